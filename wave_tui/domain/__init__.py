@@ -1,0 +1,1 @@
+"""Pure data: the words of WAVE (statuses, gates, autonomy levels) and their rules. No I/O."""
