@@ -1,0 +1,45 @@
+"""Persistence: async SQLAlchemy on SQLite or PostgreSQL, one repository per aggregate."""
+
+from wave_tui.db.engine import Database, close_db, get_db, head_revision, init_db
+from wave_tui.db.models import (
+    Base,
+    WaveApproval,
+    WaveCheckpoint,
+    WaveEscalation,
+    WaveEvent,
+    WaveSession,
+    WaveStoryExecution,
+)
+from wave_tui.db.repositories import (
+    ApprovalRepository,
+    CheckpointRepository,
+    EscalationRepository,
+    EventRepository,
+    Lease,
+    SessionRepository,
+    Statistics,
+    StoryExecutionRepository,
+)
+
+__all__ = [
+    "ApprovalRepository",
+    "Base",
+    "CheckpointRepository",
+    "Database",
+    "EscalationRepository",
+    "EventRepository",
+    "Lease",
+    "SessionRepository",
+    "Statistics",
+    "StoryExecutionRepository",
+    "WaveApproval",
+    "WaveCheckpoint",
+    "WaveEscalation",
+    "WaveEvent",
+    "WaveSession",
+    "WaveStoryExecution",
+    "close_db",
+    "get_db",
+    "head_revision",
+    "init_db",
+]

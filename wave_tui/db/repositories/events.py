@@ -1,0 +1,54 @@
+"""The black-box recorder: append-only events, read back in order from any id on."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from wave_tui.db.models import WaveEvent
+from wave_tui.db.repositories.base import Repository
+from wave_tui.domain.redaction import redact
+
+
+class EventRepository(Repository):
+    async def append(
+        self,
+        session_id: uuid.UUID,
+        kind: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        story_execution_id: uuid.UUID | None = None,
+        agent: str | None = None,
+    ) -> WaveEvent:
+        event = WaveEvent(
+            session_id=session_id,
+            story_execution_id=story_execution_id,
+            kind=kind,
+            agent=agent,
+            payload=redact(payload or {}),
+        )
+        self.db.add(event)
+        await self.db.flush()
+        return event
+
+    async def tail(
+        self,
+        session_id: uuid.UUID,
+        *,
+        after_id: int = 0,
+        story_execution_id: uuid.UUID | None = None,
+        limit: int = 500,
+    ) -> Sequence[WaveEvent]:
+        """Events with an id above `after_id`, oldest first: poll with the last id you saw."""
+        query = (
+            select(WaveEvent)
+            .where(WaveEvent.session_id == session_id, WaveEvent.id > after_id)
+            .order_by(WaveEvent.id)
+            .limit(limit)
+        )
+        if story_execution_id is not None:
+            query = query.where(WaveEvent.story_execution_id == story_execution_id)
+        return (await self.db.scalars(query)).all()
