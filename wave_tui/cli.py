@@ -1,0 +1,303 @@
+"""The `wave` command: thin calls into the layers; every error becomes one line and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sqlite3
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import closing
+from dataclasses import asdict
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, NoReturn
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from wave_tui import __version__
+from wave_tui.config import display_url, load_settings
+from wave_tui.db import Database, SessionRepository, WaveSession
+from wave_tui.db.types import utcnow
+from wave_tui.errors import EXIT_OPERATIONAL, UserError, WaveError
+
+PROG = "wave"
+Command = Callable[[Database, argparse.Namespace], Awaitable[None]]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line instead of usage text plus a line."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UserError(f"{message} (see `{self.prog} --help`)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        settings = load_settings()
+        url = settings.resolve_database_url(db_path=args.db, database_url=args.database_url)
+        return asyncio.run(_run(url, args.command, args))
+    except WaveError as exc:
+        return _fail(str(exc), exc.exit_code)
+    except SQLAlchemyError as exc:
+        return _fail(f"database error: {_first_line(exc)}", EXIT_OPERATIONAL)
+    except OSError as exc:
+        return _fail(str(exc), EXIT_OPERATIONAL)
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _run(url: Any, command: Command, args: argparse.Namespace) -> int:
+    database = Database(url)
+    try:
+        await database.upgrade()
+        await command(database, args)
+    finally:
+        await database.dispose()
+    return 0
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return code
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+async def cmd_sessions(database: Database, args: argparse.Namespace) -> None:
+    async with database.session(readonly=True) as db:
+        repo = SessionRepository(db)
+        sessions = await (repo.list_resumable() if args.resumable else repo.list())
+    if args.json:
+        _print_json([session_summary(session) for session in sessions])
+    elif not sessions:
+        kind = "interrupted sessions" if args.resumable else "sessions yet"
+        print(f"No {kind} in {database.display_url}.")
+    else:
+        _print_table(
+            ["ID", "PROJECT", "WAVE", "STATUS", "STORIES", "COST / BUDGET", "CREATED", "ENDED"],
+            [_session_row(session) for session in sessions],
+        )
+
+
+async def cmd_stats(database: Database, args: argparse.Namespace) -> None:
+    async with database.session(readonly=True) as db:
+        stats = await SessionRepository(db).statistics()
+    report = {"database": database.display_url, **asdict(stats)}
+    if args.json:
+        _print_json(report)
+        return
+    print(f"database            {report['database']}")
+    print(f"sessions            {stats.sessions}{_counts(stats.sessions_by_status)}")
+    print(f"stories             {stats.stories}{_counts(stats.stories_by_status)}")
+    print(f"resumable sessions  {stats.resumable_sessions}")
+    print(f"tokens used         {stats.total_tokens:,}")
+    print(f"cost                ${stats.total_cost_usd:.2f}")
+    print(f"checkpoints         {stats.checkpoints:,}")
+    print(f"events              {stats.events:,}")
+    print(f"pending escalations {stats.pending_escalations}")
+
+
+async def cmd_db_upgrade(database: Database, args: argparse.Namespace) -> None:
+    # `_run` has already migrated; say where the database stands.
+    revision = await database.current_revision()
+    print(f"{database.display_url} is at schema revision {revision} (head)")
+
+
+async def cmd_backup(database: Database, args: argparse.Namespace) -> None:
+    source = database.sqlite_path
+    if source is None:
+        raise UserError(
+            "wave backup copies SQLite databases; for PostgreSQL use pg_dump, e.g. "
+            f"pg_dump --format=custom --file=wave.dump '{display_url(database.url)}'"
+        )
+    target = _backup_target(args.path, source)
+    await asyncio.to_thread(_sqlite_backup, source, target)
+    print(target)
+
+
+def _backup_target(requested: Path | None, source: Path) -> Path:
+    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+    name = f"{source.stem}-{stamp}{source.suffix or '.db'}"
+    if requested is None:
+        return source.parent / "backups" / name
+    requested = requested.expanduser()
+    if requested.is_dir():
+        return requested / name
+    if requested.exists():
+        raise UserError(f"{requested} already exists; wave backup never overwrites a file")
+    if requested.suffix in {".db", ".sqlite", ".sqlite3"}:
+        return requested
+    return requested / name
+
+
+def _sqlite_backup(source: Path, target: Path) -> None:
+    """Copy a live database with SQLite's online backup API; the file appears only when whole."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(partial)) as dst:
+        src.backup(dst)
+        (verdict,) = dst.execute("PRAGMA quick_check").fetchone()
+    if verdict != "ok":
+        partial.unlink(missing_ok=True)
+        raise WaveError(f"the backup of {source} failed its integrity check: {verdict}")
+    partial.rename(target)
+
+
+# -- output ---------------------------------------------------------------------------------
+
+
+def session_summary(session: WaveSession) -> dict[str, Any]:
+    """The JSON shape of a session in `wave sessions --json`."""
+    return {
+        "id": str(session.id),
+        "project_name": session.project_name,
+        "project_path": session.project_path,
+        "wave_number": session.wave_number,
+        "status": str(session.status),
+        "autonomy_level": str(session.autonomy_level),
+        "concurrency": session.concurrency,
+        "story_count": session.story_count,
+        "stories_completed": session.stories_completed,
+        "stories_failed": session.stories_failed,
+        "budget_usd": float(session.budget_usd),
+        "actual_cost_usd": float(session.actual_cost_usd),
+        "token_limit": session.token_limit,
+        "tokens_used": session.tokens_used,
+        "created_at": session.created_at.isoformat(),
+        "started_at": _iso(session.started_at),
+        "completed_at": _iso(session.completed_at),
+    }
+
+
+def _session_row(session: WaveSession) -> list[str]:
+    stories = f"{session.stories_completed}/{session.story_count}"
+    if session.stories_failed:
+        stories += f" ({session.stories_failed} failed)"
+    return [
+        str(session.id)[:8],
+        session.project_name,
+        str(session.wave_number),
+        str(session.status),
+        stories,
+        f"${session.actual_cost_usd:.2f} / ${session.budget_usd:.2f}",
+        _short_time(session.created_at),
+        _short_time(session.completed_at),
+    ]
+
+
+def _print_table(header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+
+
+def _print_json(document: Any) -> None:
+    json.dump(document, sys.stdout, indent=2, default=_json_default)
+    sys.stdout.write("\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot put {type(value).__name__} in JSON")
+
+
+def _counts(by_status: dict[str, int]) -> str:
+    parts = [f"{count} {status}" for status, count in sorted(by_status.items())]
+    return f"  ({', '.join(parts)})" if parts else ""
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _short_time(moment: datetime | None) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+# -- arguments ------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    # Database options work before or after the subcommand: `wave --db X sessions` and
+    # `wave sessions --db X`. SUPPRESS keeps a subcommand from resetting what came before it.
+    common = _Parser(add_help=False)
+    _database_options(common, default=argparse.SUPPRESS)
+
+    parser = _Parser(
+        prog=PROG,
+        description="wave: watch and steer LLM agents taking coding stories through eight gates.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    _database_options(parser, default=None)
+    parser.set_defaults(command=cmd_sessions, resumable=False, json=False)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    sessions = commands.add_parser(
+        "sessions", parents=[common], help="list sessions, newest first", description=None
+    )
+    sessions.add_argument(
+        "--resumable", action="store_true", help="only interrupted sessions that can be recovered"
+    )
+    sessions.add_argument("--json", action="store_true", help="print one JSON list on stdout")
+    sessions.set_defaults(command=cmd_sessions)
+
+    stats = commands.add_parser("stats", parents=[common], help="totals across all sessions")
+    stats.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    stats.set_defaults(command=cmd_stats)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    upgrade = db_commands.add_parser(
+        "upgrade", parents=[common], help="migrate the database to the newest schema"
+    )
+    upgrade.set_defaults(command=cmd_db_upgrade)
+
+    backup = commands.add_parser(
+        "backup",
+        parents=[common],
+        help="copy the SQLite database to a timestamped file, safely while it is in use",
+    )
+    backup.add_argument(
+        "path",
+        nargs="?",
+        type=Path,
+        help="a directory (default: backups/ beside the database) or a new .db file",
+    )
+    backup.set_defaults(command=cmd_backup)
+    return parser
+
+
+def _database_options(parser: argparse.ArgumentParser, *, default: Any) -> None:
+    group = parser.add_argument_group("database")
+    group.add_argument(
+        "--db",
+        type=Path,
+        default=default,
+        metavar="PATH",
+        help="use this SQLite file (default: wave.db in the user data directory)",
+    )
+    group.add_argument(
+        "--database-url",
+        default=default,
+        metavar="URL",
+        help="use this database, e.g. postgresql://user:password@host:5432/wave",
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
