@@ -116,6 +116,13 @@ def test_an_unreachable_server_is_an_operational_failure_without_the_password() 
     assert "127.0.0.1:9" in line
 
 
+def test_an_unusable_database_path_is_one_line_exit_1(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    line = _one_line_error(wave("--db", str(blocker / "wave.db"), "sessions"), 1)
+    assert "cannot open the database" in line
+
+
 def test_version_and_help() -> None:
     version = wave("--version")
     assert (version.returncode, version.stdout.strip()) == (0, f"wave {__version__}")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
+import sqlite3
 import zlib
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from pathlib import Path
 from typing import Any
 
@@ -85,9 +88,10 @@ class Database:
 
     async def upgrade(self, revision: str = "head") -> str | None:
         """Migrate to `revision` (default: the newest); a no-op when already there."""
-        self._prepare_sqlite_directory()
         head = _script().get_current_head()
         try:
+            if self.sqlite_path is not None:
+                await asyncio.to_thread(_prepare_sqlite_file, self.sqlite_path)
             current = await self.current_revision()
             if revision == "head" and current == head:
                 return current
@@ -102,7 +106,7 @@ class Database:
             return await self.current_revision()
         except SQLAlchemyError as exc:
             raise self._unusable(exc) from exc
-        except OSError as exc:
+        except (OSError, sqlite3.Error) as exc:
             raise DatabaseError(f"cannot open the database {self.display_url}: {exc}") from exc
 
     async def downgrade(self, revision: str) -> str | None:
@@ -128,10 +132,6 @@ class Database:
             await connection.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
             )
-
-    def _prepare_sqlite_directory(self) -> None:
-        if self.sqlite_path is not None:
-            self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
 
     def _unusable(self, exc: SQLAlchemyError) -> DatabaseError:
         cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
@@ -165,13 +165,27 @@ def _run_alembic(connection: Connection, verb: str, revision: str) -> None:
     getattr(command, verb)(_alembic_config(connection), revision)
 
 
+def _prepare_sqlite_file(path: Path) -> None:
+    """Create the file in WAL mode, one process at a time.
+
+    WAL is stored in the file header, which a new database only gets with its first write; until
+    then every connection that asks for WAL tries to switch the file itself, and two such
+    switches deadlock each other. So the switch happens here, once, under a lock file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with closing(sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S)) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
+
+
 def _install_sqlite_hooks(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        # journal_mode=WAL is not set here: it is persistent, see _prepare_sqlite_file.
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
         # FULL: a committed transaction survives power loss, not just a process crash.
