@@ -6,6 +6,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -62,14 +63,21 @@ async def _migrate(url: str) -> None:
         await database.dispose()
 
 
+@contextmanager
+def _own_database(server: PostgresServer, template: str | None = None) -> Iterator[str]:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    server.sql(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
+    try:
+        yield server.url(name)
+    finally:
+        server.sql(f"DROP DATABASE {name} WITH (FORCE)")
+
+
 @pytest.fixture
 def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """An empty PostgreSQL database of the test's own (no schema yet)."""
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    server.sql(f"CREATE DATABASE {name}")
-    yield server.url(name)
-    server.sql(f"DROP DATABASE {name} WITH (FORCE)")
+    with _own_database(request.getfixturevalue("postgres_server")) as url:
+        yield url
 
 
 @pytest.fixture
@@ -81,11 +89,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         asyncio.run(_migrate(url))
         yield url
         return
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    server.sql(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
-    yield server.url(name)
-    server.sql(f"DROP DATABASE {name} WITH (FORCE)")
+    with _own_database(request.getfixturevalue("postgres_server"), TEMPLATE) as url:
+        yield url
 
 
 @pytest.fixture

@@ -21,3 +21,10 @@ class Repository:
         if row is None:
             raise NotFoundError(f"{what} {key} not found")
         return row
+
+
+def assign_given(row: Base, **changes: Any) -> None:
+    """Set the attributes that were given; None means "leave as is"."""
+    for name, value in changes.items():
+        if value is not None:
+            setattr(row, name, value)

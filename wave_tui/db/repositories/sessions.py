@@ -17,7 +17,7 @@ from wave_tui.db.models import (
     WaveSession,
     WaveStoryExecution,
 )
-from wave_tui.db.repositories.base import Repository
+from wave_tui.db.repositories.base import Repository, assign_given
 from wave_tui.db.types import utcnow
 from wave_tui.domain.enums import AutonomyLevel, EscalationStatus, SessionStatus
 from wave_tui.domain.lifecycle import UNFINISHED_STORY_STATUSES, check_session_transition
@@ -115,16 +115,14 @@ class SessionRepository(Repository):
         tokens_used: int | None = None,
     ) -> WaveSession:
         session = await self.require(session_id)
-        changes = {
-            "story_count": story_count,
-            "stories_completed": stories_completed,
-            "stories_failed": stories_failed,
-            "actual_cost_usd": actual_cost_usd,
-            "tokens_used": tokens_used,
-        }
-        for name, value in changes.items():
-            if value is not None:
-                setattr(session, name, value)
+        assign_given(
+            session,
+            story_count=story_count,
+            stories_completed=stories_completed,
+            stories_failed=stories_failed,
+            actual_cost_usd=actual_cost_usd,
+            tokens_used=tokens_used,
+        )
         await self.db.flush()
         return session
 

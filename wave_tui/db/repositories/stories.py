@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 
 from wave_tui.db.models import WaveStoryExecution
-from wave_tui.db.repositories.base import Repository
+from wave_tui.db.repositories.base import Repository, assign_given
 from wave_tui.db.types import utcnow
 from wave_tui.domain.enums import StoryStatus
 from wave_tui.domain.gates import Gate
@@ -123,23 +123,21 @@ class StoryExecutionRepository(Repository):
         agent: str | None = None,
     ) -> WaveStoryExecution:
         execution = await self.require(execution_id)
-        changes = {
-            "token_count": token_count,
-            "cost_usd": cost_usd,
-            "retry_count": retry_count,
-            "iteration": iteration,
-            "recycle_count": recycle_count,
-            "ac_passed": ac_passed,
-            "ac_total": ac_total,
-            "tests_passing": tests_passing,
-            "coverage_achieved": coverage_achieved,
-            "current_gate": current_gate,
-            "phase": phase,
-            "agent": agent,
-        }
-        for name, value in changes.items():
-            if value is not None:
-                setattr(execution, name, value)
+        assign_given(
+            execution,
+            token_count=token_count,
+            cost_usd=cost_usd,
+            retry_count=retry_count,
+            iteration=iteration,
+            recycle_count=recycle_count,
+            ac_passed=ac_passed,
+            ac_total=ac_total,
+            tests_passing=tests_passing,
+            coverage_achieved=coverage_achieved,
+            current_gate=current_gate,
+            phase=phase,
+            agent=agent,
+        )
         await self.db.flush()
         return execution
 
@@ -157,18 +155,16 @@ class StoryExecutionRepository(Repository):
     ) -> WaveStoryExecution:
         execution = await self._transition(execution_id, StoryStatus.COMPLETE)
         execution.completed_at = utcnow()
-        changes = {
-            "tests_passing": tests_passing,
-            "coverage_achieved": coverage_achieved,
-            "files_created": files_created,
-            "files_modified": files_modified,
-            "branch_name": branch_name,
-            "commit_sha": commit_sha,
-            "pr_url": pr_url,
-        }
-        for name, value in changes.items():
-            if value is not None:
-                setattr(execution, name, value)
+        assign_given(
+            execution,
+            tests_passing=tests_passing,
+            coverage_achieved=coverage_achieved,
+            files_created=files_created,
+            files_modified=files_modified,
+            branch_name=branch_name,
+            commit_sha=commit_sha,
+            pr_url=pr_url,
+        )
         await self.db.flush()
         return execution
 
