@@ -1,0 +1,1 @@
+"""The agent nodes of the graph: pm, dev, qa, supervisor, cto, merge."""
