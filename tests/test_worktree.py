@@ -1,0 +1,341 @@
+"""Story worktrees in real git repositories: open, reuse, changes, commit, merge, reset, remove."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from wave_tui.workspace import WorkspaceError, Worktree, git
+
+OPERATOR = {
+    "GIT_AUTHOR_NAME": "Test Operator",
+    "GIT_AUTHOR_EMAIL": "operator@example.com",
+    "GIT_COMMITTER_NAME": "Test Operator",
+    "GIT_COMMITTER_EMAIL": "operator@example.com",
+}
+
+
+@pytest.fixture(autouse=True)
+def _no_git_identity(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A machine with no global or system git config: WAVE must still be able to commit."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for name in list(os.environ):
+        if name.startswith(("GIT_AUTHOR_", "GIT_COMMITTER_", "EMAIL")):
+            monkeypatch.delenv(name)
+
+
+async def operator_git(cwd: Path, *args: str) -> str:
+    """git as the human operator would run it, with their own identity."""
+    process = await asyncio.create_subprocess_exec(
+        "git",
+        *args,
+        cwd=cwd,
+        env={**os.environ, **OPERATOR},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    return out.decode()
+
+
+async def operator_commit(repo: Path, files: dict[str, str], message: str = "operator") -> None:
+    for name, text in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+    await operator_git(repo, "add", "--all")
+    await operator_git(repo, "commit", "-q", "-m", message)
+
+
+@pytest.fixture
+async def repo(tmp_path: Path) -> Path:
+    """A project on branch main with one commit: README.md and app.py, and a .gitignore."""
+    project = tmp_path / "project"
+    project.mkdir()
+    await operator_git(project, "init", "-q", "-b", "main")
+    files = {"README.md": "# project\n", "app.py": "print('hi')\n", ".gitignore": "*.log\n"}
+    await operator_commit(project, files, "initial")
+    return project
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return tmp_path / "worktrees"
+
+
+async def head(cwd: Path, ref: str = "HEAD") -> str:
+    return (await git("rev-parse", ref, cwd=cwd)).strip()
+
+
+async def test_open_creates_worktree_on_story_branch_from_current_branch(
+    repo: Path, root: Path
+) -> None:
+    worktree = await Worktree.open(repo, "S-1", root=root)
+
+    assert worktree.path == (root / "S-1").resolve()
+    assert worktree.branch == "wave/S-1"
+    assert worktree.base_branch == "main"
+    assert worktree.story_id == "S-1"
+    assert worktree.repo == repo
+    assert (worktree.path / "app.py").read_text() == "print('hi')\n"
+    assert (await git("branch", "--show-current", cwd=worktree.path)).strip() == "wave/S-1"
+    assert await head(worktree.path) == await head(repo, "main")
+
+
+async def test_open_again_reuses_worktree_and_keeps_uncommitted_work(
+    repo: Path, root: Path
+) -> None:
+    first = await Worktree.open(repo, "S-1", root=root)
+    (first.path / "work.py").write_text("x = 1\n")
+
+    again = await Worktree.open(repo, "S-1", root=root)
+
+    assert again == first
+    assert (again.path / "work.py").read_text() == "x = 1\n"
+
+
+async def test_open_after_worktree_directory_vanished_recovers_committed_work(
+    repo: Path, root: Path, tmp_path: Path
+) -> None:
+    first = await Worktree.open(repo, "S-1", root=root, base_branch="main")
+    (first.path / "done.py").write_text("done = True\n")
+    sha = await first.commit("story work")
+    await asyncio.to_thread(_remove_tree, first.path)
+
+    recovered = await Worktree.open(repo, "S-1", root=root)
+
+    assert recovered.base_branch == "main"
+    assert await head(recovered.path) == sha
+    assert (recovered.path / "done.py").read_text() == "done = True\n"
+
+
+def _remove_tree(path: Path) -> None:
+    shutil.rmtree(path)
+
+
+async def test_open_refuses_a_directory_that_is_not_a_git_repository(
+    tmp_path: Path, root: Path
+) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    with pytest.raises(WorkspaceError, match="not a git repository"):
+        await Worktree.open(plain, "S-1", root=root)
+    with pytest.raises(WorkspaceError):
+        await Worktree.open(tmp_path / "missing", "S-1", root=root)
+    assert not await asyncio.to_thread(root.exists)
+
+
+@pytest.mark.parametrize("story_id", ["has space", "../escape", "a..b", "x.lock", "-x", "a/b", ""])
+async def test_open_refuses_a_story_id_that_cannot_name_a_branch(
+    repo: Path, root: Path, story_id: str
+) -> None:
+    with pytest.raises(WorkspaceError, match="story id"):
+        await Worktree.open(repo, story_id, root=root)
+    assert "wave/" not in await git("branch", "--list", cwd=repo)
+
+
+async def test_open_refuses_a_base_branch_that_does_not_exist(repo: Path, root: Path) -> None:
+    with pytest.raises(WorkspaceError, match="base branch 'nope' does not exist"):
+        await Worktree.open(repo, "S-1", root=root, base_branch="nope")
+
+
+async def test_changes_lists_created_and_modified_files_committed_or_not(
+    repo: Path, root: Path
+) -> None:
+    worktree = await Worktree.open(repo, "S-1", root=root)
+    (worktree.path / "committed.py").write_text("a = 1\n")
+    await worktree.commit("first step")
+    (worktree.path / "README.md").write_text("# changed\n")
+    (worktree.path / "pkg").mkdir()
+    (worktree.path / "pkg" / "new module.py").write_text("b = 2\n")
+    (worktree.path / "staged.py").write_text("c = 3\n")
+    await git("add", "staged.py", cwd=worktree.path)
+    (worktree.path / "debug.log").write_text("ignored\n")
+    (worktree.path / "app.py").unlink()
+
+    created, modified = await worktree.changes()
+
+    assert created == ["committed.py", "pkg/new module.py", "staged.py"]
+    assert modified == ["README.md", "app.py"]
+
+
+async def test_changes_ignore_work_merged_into_base_by_other_stories(
+    repo: Path, root: Path
+) -> None:
+    worktree = await Worktree.open(repo, "S-1", root=root)
+    await operator_commit(repo, {"other.py": "from another story\n"})
+    (worktree.path / "mine.py").write_text("mine\n")
+
+    assert await worktree.changes() == (["mine.py"], [])
+
+
+async def test_commit_returns_branch_head_sha_with_wave_identity_and_none_when_clean(
+    repo: Path, root: Path
+) -> None:
+    worktree = await Worktree.open(repo, "S-1", root=root)
+    assert await worktree.commit("nothing yet") is None
+
+    (worktree.path / "feature.py").write_text("feature = 1\n")
+    sha = await worktree.commit("Add feature")
+
+    assert sha is not None
+    assert sha == await head(repo, "wave/S-1")
+    log = await git("log", "-1", "--format=%an <%ae>|%s", cwd=worktree.path)
+    assert log.strip() == "WAVE agent <wave@localhost>|Add feature"
+    assert await worktree.commit("again") is None
+    assert await head(repo, "main") != sha
+
+
+async def test_merges_cleanly_until_base_gets_a_conflicting_change(repo: Path, root: Path) -> None:
+    worktree = await Worktree.open(repo, "S-1", root=root)
+    (worktree.path / "app.py").write_text("print('story')\n")
+    await worktree.commit("story edit")
+    main_before = await head(repo)
+
+    assert await worktree.merges_cleanly() is True
+
+    await operator_commit(repo, {"app.py": "print('operator')\n"})
+    main_after = await head(repo)
+    assert await worktree.merges_cleanly() is False
+    # Asking touched nothing: no merge state, no new commit, trees clean.
+    assert main_after != main_before
+    assert await head(repo) == main_after
+    assert (await git("status", "--porcelain", cwd=repo)).strip() == ""
+    assert (repo / "app.py").read_text() == "print('operator')\n"
+
+
+async def test_merge_into_base_leaves_a_clean_main_tree_with_the_story_files(
+    repo: Path, root: Path
+) -> None:
+    worktree = await Worktree.open(repo, "S-1", root=root)
+    (worktree.path / "feature.py").write_text("feature = 1\n")
+    story_sha = await worktree.commit("Add feature")
+
+    new_base = await worktree.merge_into_base("Merge S-1")
+
+    assert new_base == await head(repo, "main") == await head(repo)
+    assert (repo / "feature.py").read_text() == "feature = 1\n"
+    assert (await git("status", "--porcelain", cwd=repo)).strip() == ""
+    parents = (await git("log", "-1", "--format=%P|%s", cwd=repo)).strip()
+    assert parents.endswith("|Merge S-1")
+    assert story_sha in parents.split("|")[0].split()
+    assert await worktree.merge_into_base("Merge S-1 again") == new_base
+
+
+async def test_merge_into_base_refuses_a_dirty_main_tree_and_changes_nothing(
+    repo: Path, root: Path
+) -> None:
+    worktree = await Worktree.open(repo, "S-1", root=root)
+    (worktree.path / "feature.py").write_text("feature = 1\n")
+    await worktree.commit("Add feature")
+    (repo / "README.md").write_text("# operator is editing\n")
+    main_before = await head(repo)
+
+    with pytest.raises(WorkspaceError, match="uncommitted changes"):
+        await worktree.merge_into_base("Merge S-1")
+
+    assert await head(repo) == main_before
+    assert not (repo / "feature.py").exists()
+    assert (repo / "README.md").read_text() == "# operator is editing\n"
+    assert (await git("status", "--porcelain", cwd=repo)).strip() == "M README.md"
+
+
+async def test_merge_into_base_refuses_a_conflict_and_changes_nothing(
+    repo: Path, root: Path
+) -> None:
+    worktree = await Worktree.open(repo, "S-1", root=root)
+    (worktree.path / "app.py").write_text("print('story')\n")
+    await worktree.commit("story edit")
+    await operator_commit(repo, {"app.py": "print('operator')\n"})
+    main_before = await head(repo)
+
+    with pytest.raises(WorkspaceError, match="conflicts with main"):
+        await worktree.merge_into_base("Merge S-1")
+
+    assert await head(repo) == main_before
+    assert (await git("status", "--porcelain", cwd=repo)).strip() == ""
+
+
+async def test_merge_into_base_refuses_uncommitted_story_work(repo: Path, root: Path) -> None:
+    worktree = await Worktree.open(repo, "S-1", root=root)
+    (worktree.path / "feature.py").write_text("feature = 1\n")
+
+    with pytest.raises(WorkspaceError, match="commit them first"):
+        await worktree.merge_into_base("Merge S-1")
+
+
+async def test_merge_into_a_base_not_checked_out_anywhere_moves_only_that_branch(
+    repo: Path, root: Path
+) -> None:
+    await operator_git(repo, "branch", "release")
+    worktree = await Worktree.open(repo, "S-1", root=root, base_branch="release")
+    (worktree.path / "fix.py").write_text("fix = 1\n")
+    await worktree.commit("fix")
+    main_before = await head(repo)
+
+    new_release = await worktree.merge_into_base("Merge S-1 into release")
+
+    assert new_release == await head(repo, "release")
+    files = await git("ls-tree", "--name-only", "release", cwd=repo)
+    assert "fix.py" in files.split()
+    assert await head(repo) == main_before
+    assert not (repo / "fix.py").exists()
+
+
+async def test_concurrent_merges_of_two_stories_both_land_one_at_a_time(
+    repo: Path, root: Path
+) -> None:
+    stories = [await Worktree.open(repo, f"S-{n}", root=root) for n in (1, 2)]
+    for story in stories:
+        (story.path / f"{story.story_id}.py").write_text(f"story = {story.story_id!r}\n")
+        await story.commit(f"work of {story.story_id}")
+
+    await asyncio.gather(*(story.merge_into_base(f"Merge {story.story_id}") for story in stories))
+
+    assert (repo / "S-1.py").exists()
+    assert (repo / "S-2.py").exists()
+    assert (await git("status", "--porcelain", cwd=repo)).strip() == ""
+
+
+async def test_reset_to_base_discards_commits_and_files_of_the_story(
+    repo: Path, root: Path
+) -> None:
+    worktree = await Worktree.open(repo, "S-1", root=root)
+    (worktree.path / "kept.py").write_text("no\n")
+    await worktree.commit("attempt one")
+    (worktree.path / "app.py").write_text("broken\n")
+    (worktree.path / "scratch.log").write_text("ignored junk\n")
+
+    await worktree.reset_to_base()
+
+    assert await head(worktree.path) == await head(repo, "main")
+    assert sorted(p.name for p in worktree.path.iterdir()) == [
+        ".git",
+        ".gitignore",
+        "README.md",
+        "app.py",
+    ]
+    assert await worktree.changes() == ([], [])
+
+
+async def test_remove_deletes_the_worktree_and_optionally_the_branch(
+    repo: Path, root: Path
+) -> None:
+    worktree = await Worktree.open(repo, "S-1", root=root)
+    (worktree.path / "dirty.py").write_text("x\n")
+
+    await worktree.remove()
+    assert not worktree.path.exists()
+    assert "wave/S-1" in await git("branch", "--list", cwd=repo)
+
+    await worktree.remove(delete_branch=True)
+    assert "wave/S-1" not in await git("branch", "--list", cwd=repo)
+    assert str(worktree.path) not in await git("worktree", "list", cwd=repo)

@@ -1,0 +1,77 @@
+"""Run git asynchronously with WAVE's own identity; a failure is one line naming the command."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from wave_tui.errors import WaveError
+
+# WAVE commits on machines with no global git identity, and never waits for a prompt.
+_GIT_ENVIRONMENT = {
+    "GIT_AUTHOR_NAME": "WAVE agent",
+    "GIT_AUTHOR_EMAIL": "wave@localhost",
+    "GIT_COMMITTER_NAME": "WAVE agent",
+    "GIT_COMMITTER_EMAIL": "wave@localhost",
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_EDITOR": "true",
+    # Messages in English so the first stderr line means the same everywhere.
+    "LC_ALL": "C",
+}
+
+
+class WorkspaceError(WaveError):
+    """A worktree, branch, merge or command could not be set up or used; nothing half-done."""
+
+
+@dataclass(frozen=True)
+class GitResult:
+    """One finished git command."""
+
+    args: tuple[str, ...]
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def failure(self) -> WorkspaceError:
+        """The one-line error for this command: what ran and git's first complaint."""
+        reason = next((line for line in self.stderr.splitlines() if line.strip()), "")
+        reason = reason or f"exit code {self.exit_code}"
+        return WorkspaceError(f"git {shlex.join(self.args)} failed: {reason.strip()}")
+
+
+async def run_git(*args: str, cwd: Path) -> GitResult:
+    """Run `git args` in `cwd` and return its result whatever the exit code."""
+    try:
+        process = await asyncio.create_subprocess_exec(
+            "git",
+            *args,
+            cwd=cwd,
+            env={**os.environ, **_GIT_ENVIRONMENT},
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+    except OSError as error:
+        reason = "git is not installed"
+        if str(error.filename) == str(cwd):
+            reason = f"{cwd} is not an existing directory"
+        raise WorkspaceError(f"git {shlex.join(args)} failed: {reason}") from error
+    stdout, stderr = await process.communicate()
+    return GitResult(
+        args,
+        process.returncode if process.returncode is not None else -1,
+        stdout.decode("utf-8", errors="replace"),
+        stderr.decode("utf-8", errors="replace"),
+    )
+
+
+async def git(*args: str, cwd: Path, check: bool = True) -> str:
+    """Stdout of `git args` run in `cwd`; a non-zero exit raises WorkspaceError when `check`."""
+    result = await run_git(*args, cwd=cwd)
+    if check and result.exit_code != 0:
+        raise result.failure()
+    return result.stdout
