@@ -79,7 +79,7 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL", "WAVE_ANTHROPIC_BASE_URL")
     )
     model: str = Field(
-        default="claude-sonnet-4-5",
+        default="claude-sonnet-4-6",
         min_length=1,
         validation_alias=AliasChoices("WAVE_MODEL", "ANTHROPIC_MODEL"),
     )
