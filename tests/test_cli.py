@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from wave_tui import __version__
-from wave_tui.db import Database, SessionRepository, StoryExecutionRepository
+from wave_tui.db import Database, SessionRepository, StoryExecutionRepository, head_revision
 
 
 def wave(*args: str) -> subprocess.CompletedProcess[str]:
@@ -146,7 +146,7 @@ def test_stats_json_is_one_document(tmp_path: Path) -> None:
 def test_db_upgrade_creates_and_reports_the_schema(tmp_path: Path) -> None:
     result = wave("--db", str(tmp_path / "new" / "wave.db"), "db", "upgrade")
     assert result.returncode == 0, result.stderr
-    assert "schema revision 0001 (head)" in result.stdout
+    assert f"schema revision {head_revision()} (head)" in result.stdout
     assert (tmp_path / "new" / "wave.db").exists()
 
 

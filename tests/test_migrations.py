@@ -23,6 +23,9 @@ TABLES = {
     "wave_events",
     "wave_escalations",
     "wave_approvals",
+    "wave_graph_checkpoints",
+    "wave_graph_blobs",
+    "wave_graph_writes",
 }
 
 

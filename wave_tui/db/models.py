@@ -299,3 +299,8 @@ class WaveApproval(Base):
         ),
         {"sqlite_autoincrement": True},
     )
+
+
+# Registers the LangGraph checkpoint tables on Base.metadata, for Alembic (import at the end:
+# that module imports Base from here).
+from wave_tui.checkpoint import tables as _graph_tables  # noqa: E402, F401

@@ -1,0 +1,369 @@
+"""WAVECheckpointSaver: LangGraph checkpoints in wave_tui's own database (SQLite or PostgreSQL).
+
+The layout follows langgraph-checkpoint-postgres: checkpoints without their channel values, each
+channel value stored once per version, and the pending writes of the step after a checkpoint.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, cast
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    WRITES_IDX_MAP,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    get_checkpoint_id,
+    get_serializable_checkpoint_metadata,
+)
+from langgraph.checkpoint.serde.base import SerializerProtocol
+from sqlalchemy import Row, Select, delete, func, literal, select, tuple_, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import URL
+
+from wave_tui.checkpoint.loading import RowKey, TupleLoader, metadata_matches, needs_python_filter
+from wave_tui.checkpoint.sync import SyncBridge
+from wave_tui.checkpoint.tables import graph_blobs, graph_checkpoints, graph_writes
+from wave_tui.db.engine import Database
+from wave_tui.errors import UserError
+
+# Listing loads blobs and writes for this many checkpoints per query, never one by one.
+LIST_PAGE = 100
+# Row-value IN lists are split so no statement nears the drivers' bind-parameter limits.
+KEY_CHUNK = 500
+PRUNE_STRATEGIES = ("keep_latest", "delete")
+
+
+class WAVECheckpointSaver(SyncBridge):
+    """A LangGraph checkpointer on a `wave_tui.db.Database`: the engine the rest of wave uses."""
+
+    def __init__(self, database: Database, *, serde: SerializerProtocol | None = None) -> None:
+        super().__init__(serde=serde)
+        self.database = database
+
+    @classmethod
+    @asynccontextmanager
+    async def from_conn_string(
+        cls, url: URL | str, *, serde: SerializerProtocol | None = None
+    ) -> AsyncIterator[WAVECheckpointSaver]:
+        """A saver on its own Database for `url`, migrated to head, disposed on exit."""
+        database = Database(url)
+        try:
+            await database.upgrade()
+            yield cls(database, serde=serde)
+        finally:
+            await database.dispose()
+
+    # --- reading -----------------------------------------------------------------------------
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        thread_id, checkpoint_ns = _thread(config)
+        query = select(graph_checkpoints).where(
+            graph_checkpoints.c.thread_id == thread_id,
+            graph_checkpoints.c.checkpoint_ns == checkpoint_ns,
+        )
+        if checkpoint_id := get_checkpoint_id(config):
+            query = query.where(graph_checkpoints.c.checkpoint_id == checkpoint_id)
+        else:
+            query = query.order_by(graph_checkpoints.c.checkpoint_id.desc()).limit(1)
+        async with self.database.session(readonly=True) as session:
+            row = (await session.execute(query)).first()
+            if row is None:
+                return None
+            return (await self._loader().load(session, [row]))[0]
+
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        """Newest first. `filter` matches metadata keys by JSON equality."""
+        query, exact = self._search(config, filter, before)
+        if limit is not None and exact:
+            query = query.limit(limit)
+        async with self.database.session(readonly=True) as session:
+            rows: list[Row[Any]] = list((await session.execute(query)).all())
+        if filter and not exact:
+            rows = [row for row in rows if metadata_matches(row.metadata, filter)]
+        if limit is not None:
+            rows = rows[:limit]
+        loader = self._loader()
+        for start in range(0, len(rows), LIST_PAGE):
+            async with self.database.session(readonly=True) as session:
+                page = await loader.load(session, rows[start : start + LIST_PAGE])
+            for checkpoint_tuple in page:
+                yield checkpoint_tuple
+
+    def _search(
+        self,
+        config: RunnableConfig | None,
+        filter: dict[str, Any] | None,
+        before: RunnableConfig | None,
+    ) -> tuple[Select[Any], bool]:
+        """The listing query, and whether it applies `filter` exactly (else Python must)."""
+        table = graph_checkpoints
+        query = select(table).order_by(table.c.checkpoint_id.desc())
+        if config is not None:
+            configurable = config["configurable"]
+            query = query.where(table.c.thread_id == str(configurable["thread_id"]))
+            if (checkpoint_ns := configurable.get("checkpoint_ns")) is not None:
+                query = query.where(table.c.checkpoint_ns == checkpoint_ns)
+            if checkpoint_id := get_checkpoint_id(config):
+                query = query.where(table.c.checkpoint_id == checkpoint_id)
+        if before is not None and (before_id := get_checkpoint_id(before)):
+            query = query.where(table.c.checkpoint_id < before_id)
+        if not filter:
+            return query, True
+        if self.database.is_sqlite:
+            return query, False
+        # JSONB containment narrows in the index-friendly way; it equals JSON equality for
+        # scalars, and Python re-checks nested values, where containment is looser.
+        query = query.where(type_coerce(table.c.metadata, JSONB).contains(filter))
+        return query, not needs_python_filter(filter)
+
+    def _loader(self) -> TupleLoader:
+        return TupleLoader(self.serde, KEY_CHUNK)
+
+    # --- writing -----------------------------------------------------------------------------
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        thread_id, checkpoint_ns = _thread(config)
+        parent_id = get_checkpoint_id(config)
+        stored = checkpoint.copy()
+        values: dict[str, Any] = stored.pop("channel_values")  # type: ignore[misc]
+        # Only the channels that changed get a blob; the others keep pointing at older ones.
+        blobs = [
+            {
+                "thread_id": thread_id,
+                "checkpoint_ns": checkpoint_ns,
+                "channel": channel,
+                "version": str(version),
+                **self._dump_value(values, channel),
+            }
+            for channel, version in new_versions.items()
+        ]
+        checkpoint_type, checkpoint_data = self.serde.dumps_typed(stored)
+        row = {
+            "thread_id": thread_id,
+            "checkpoint_ns": checkpoint_ns,
+            "checkpoint_id": checkpoint["id"],
+            "parent_checkpoint_id": parent_id,
+            "type": checkpoint_type,
+            "checkpoint": checkpoint_data,
+            "metadata": get_serializable_checkpoint_metadata(config, metadata),
+        }
+        # One transaction: a checkpoint is never visible without its blobs.
+        async with self.database.session() as session:
+            if blobs:
+                await session.execute(self._upsert(graph_blobs, ()), blobs)
+            await session.execute(
+                self._upsert(graph_checkpoints, ("type", "checkpoint", "metadata")), [row]
+            )
+        return {
+            "configurable": {
+                "thread_id": thread_id,
+                "checkpoint_ns": checkpoint_ns,
+                "checkpoint_id": checkpoint["id"],
+            }
+        }
+
+    def _dump_value(self, values: dict[str, Any], channel: str) -> dict[str, Any]:
+        if channel not in values:
+            return {"type": "empty", "blob": None}
+        value_type, data = self.serde.dumps_typed(values[channel])
+        return {"type": value_type, "blob": data}
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        if not writes:
+            return
+        thread_id, checkpoint_ns = _thread(config)
+        checkpoint_id = config["configurable"]["checkpoint_id"]
+        rows = []
+        for idx, (channel, value) in enumerate(writes):
+            value_type, data = self.serde.dumps_typed(value)
+            rows.append(
+                {
+                    "thread_id": thread_id,
+                    "checkpoint_ns": checkpoint_ns,
+                    "checkpoint_id": checkpoint_id,
+                    "task_id": task_id,
+                    "task_path": task_path,
+                    # Special writes (errors, interrupts...) take fixed negative slots.
+                    "idx": WRITES_IDX_MAP.get(channel, idx),
+                    "channel": channel,
+                    "type": value_type,
+                    "blob": data,
+                }
+            )
+        # Special writes replace the previous one; ordinary writes of a task are written once.
+        special = all(channel in WRITES_IDX_MAP for channel, _ in writes)
+        update = ("channel", "type", "blob") if special else ()
+        async with self.database.session() as session:
+            await session.execute(self._upsert(graph_writes, update), rows)
+
+    def _upsert(self, table: Any, update: Sequence[str]) -> Any:
+        """INSERT ... ON CONFLICT (primary key) DO NOTHING, or DO UPDATE the `update` columns."""
+        statement = sqlite_insert(table) if self.database.is_sqlite else pg_insert(table)
+        if not update:
+            return statement.on_conflict_do_nothing()
+        return statement.on_conflict_do_update(
+            index_elements=list(table.primary_key.columns),
+            set_={name: statement.excluded[name] for name in update},
+        )
+
+    # --- deleting and copying ------------------------------------------------------------------
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        async with self.database.session() as session:
+            for table in (graph_writes, graph_checkpoints, graph_blobs):
+                await session.execute(delete(table).where(table.c.thread_id == str(thread_id)))
+
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Delete the checkpoints whose metadata names one of `run_ids`, and their writes.
+
+        Blobs stay: other checkpoints of the thread may share them.
+        """
+        if not run_ids:
+            return
+        table = graph_checkpoints
+        run_id = table.c.metadata["run_id"].as_string()
+        async with self.database.session() as session:
+            keys = [
+                (row.thread_id, row.checkpoint_ns, row.checkpoint_id)
+                for row in await session.execute(
+                    select(table.c.thread_id, table.c.checkpoint_ns, table.c.checkpoint_id).where(
+                        run_id.in_([str(run) for run in run_ids])
+                    )
+                )
+            ]
+            for start in range(0, len(keys), KEY_CHUNK):
+                chunk = keys[start : start + KEY_CHUNK]
+                for target in (graph_writes, graph_checkpoints):
+                    columns = tuple_(
+                        target.c.thread_id, target.c.checkpoint_ns, target.c.checkpoint_id
+                    )
+                    await session.execute(delete(target).where(columns.in_(chunk)))
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Copy every checkpoint, blob and write of a thread, whole chains included."""
+        async with self.database.session() as session:
+            for table in (graph_blobs, graph_checkpoints, graph_writes):
+                columns = [
+                    literal(str(target_thread_id), table.c.thread_id.type).label("thread_id")
+                    if column.name == "thread_id"
+                    else column
+                    for column in table.columns
+                ]
+                rows = select(*columns).where(table.c.thread_id == str(source_thread_id))
+                statement = self._upsert(table, ()).from_select(
+                    [column.name for column in table.columns], rows
+                )
+                await session.execute(statement)
+
+    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        """`keep_latest`: only the newest checkpoint per namespace stays, with its writes and
+        the blobs it uses. `delete`: the threads go entirely.
+        """
+        if strategy not in PRUNE_STRATEGIES:
+            raise UserError(f"unknown prune strategy {strategy!r}: use one of {PRUNE_STRATEGIES}")
+        for thread_id in thread_ids:
+            if strategy == "delete":
+                await self.adelete_thread(thread_id)
+            else:
+                await self._keep_latest(str(thread_id))
+
+    async def _keep_latest(self, thread_id: str) -> None:
+        table = graph_checkpoints
+        async with self.database.session() as session:
+            newest = (
+                select(table.c.checkpoint_ns, func.max(table.c.checkpoint_id).label("newest"))
+                .where(table.c.thread_id == thread_id)
+                .group_by(table.c.checkpoint_ns)
+            )
+            keep: list[RowKey] = [
+                (thread_id, row.checkpoint_ns, row.newest) for row in await session.execute(newest)
+            ]
+            if not keep:
+                return
+            kept = (
+                await session.execute(
+                    select(table).where(
+                        tuple_(table.c.thread_id, table.c.checkpoint_ns, table.c.checkpoint_id).in_(
+                            keep
+                        )
+                    )
+                )
+            ).all()
+            used = {
+                (row.checkpoint_ns, channel, str(version))
+                for row in kept
+                for channel, version in self.serde.loads_typed((row.type, row.checkpoint))[
+                    "channel_versions"
+                ].items()
+            }
+            kept_ids = [(ns, checkpoint_id) for _, ns, checkpoint_id in keep]
+            for target in (graph_writes, graph_checkpoints):
+                await session.execute(
+                    delete(target).where(
+                        target.c.thread_id == thread_id,
+                        tuple_(target.c.checkpoint_ns, target.c.checkpoint_id).not_in(kept_ids),
+                    )
+                )
+            blobs = graph_blobs.c
+            stale = [
+                (row.checkpoint_ns, row.channel, row.version)
+                for row in await session.execute(
+                    select(blobs.checkpoint_ns, blobs.channel, blobs.version).where(
+                        blobs.thread_id == thread_id
+                    )
+                )
+                if (row.checkpoint_ns, row.channel, row.version) not in used
+            ]
+            for start in range(0, len(stale), KEY_CHUNK):
+                await session.execute(
+                    delete(graph_blobs).where(
+                        blobs.thread_id == thread_id,
+                        tuple_(blobs.checkpoint_ns, blobs.channel, blobs.version).in_(
+                            stale[start : start + KEY_CHUNK]
+                        ),
+                    )
+                )
+
+    # --- versions ----------------------------------------------------------------------------
+
+    def get_next_version(self, current: str | None, channel: None) -> str:
+        """A zero-padded counter plus a random fraction, as the PostgreSQL saver makes them."""
+        if current is None:
+            current_v = 0
+        elif isinstance(current, int):
+            current_v = current
+        else:
+            current_v = int(current.split(".")[0])
+        return f"{current_v + 1:032}.{random.random():016}"
+
+
+def _thread(config: RunnableConfig) -> tuple[str, str]:
+    configurable = config["configurable"]
+    return str(configurable["thread_id"]), cast(str, configurable.get("checkpoint_ns") or "")
