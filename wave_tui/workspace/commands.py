@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -53,10 +54,16 @@ def is_secret_variable(name: str) -> bool:
 
 
 def child_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The parent's environment without credentials, plus the caller's explicit `extra`."""
+    """The parent's environment without credentials, plus the caller's explicit `extra`.
+
+    wave's own interpreter comes first on PATH, so `python -m pytest` in an agent's command runs
+    with the same Python (and pytest) that QA uses.
+    """
     environment = {
         name: value for name, value in os.environ.items() if not is_secret_variable(name)
     }
+    interpreter_dir = str(Path(sys.executable).parent)
+    environment["PATH"] = os.pathsep.join([interpreter_dir, environment.get("PATH", os.defpath)])
     environment.update(extra or {})
     return environment
 
