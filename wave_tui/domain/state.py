@@ -190,6 +190,12 @@ class WAVEState(BaseModel):
     tests_failed: int = Field(default=0, ge=0)
     test_output: str = ""
 
+    # A decision the graph waits for: {"subject": plan|review|merge, "next": node, "summary": …}.
+    pending_approval: dict[str, Any] | None = None
+    # One short signature per failed QA run, to notice the same failure coming back.
+    failure_signatures: list[str] = Field(default_factory=list)
+    review_reason: str | None = None
+
     error: str | None = None
     error_count: int = Field(default=0, ge=0)
     max_errors: int = Field(default=3, gt=0)

@@ -1,0 +1,56 @@
+"""Small pieces the agent nodes share: reading the runtime context, failing a story, outputs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from wave_tui.agents.context import StoryContext
+from wave_tui.agents.conversation import Spend
+from wave_tui.domain.state import AgentOutput, Phase, WAVEState, utcnow
+
+
+def context_of(runtime: Runtime[StoryContext]) -> StoryContext:
+    return runtime.context
+
+
+def spent(state: WAVEState, spend: Spend) -> dict[str, Any]:
+    """The state update that charges what a conversation spent to the story's budget."""
+    return {"budget": state.budget.charge(spend.tokens, spend.cost_usd)}
+
+
+def output(
+    agent: str,
+    action: str,
+    result: str,
+    spend: Spend | None = None,
+    tool_calls: Sequence[Mapping[str, Any]] = (),
+) -> list[AgentOutput]:
+    return [
+        AgentOutput(
+            agent=agent,
+            action=action,
+            result=result,
+            tokens_used=spend.tokens if spend else 0,
+            cost_usd=spend.cost_usd if spend else Decimal(0),
+            tool_calls=[dict(call) for call in tool_calls],
+        )
+    ]
+
+
+def failed(state: WAVEState, agent: str, reason: str, spend: Spend | None = None) -> dict[str, Any]:
+    """The update that ends the story as failed, charging what was spent on the way."""
+    update: dict[str, Any] = {
+        "phase": Phase.FAILED,
+        "error": reason,
+        "error_count": state.error_count + 1,
+        "current_agent": agent,
+        "agent_outputs": output(agent, "failed", reason, spend),
+        "updated_at": utcnow(),
+    }
+    if spend is not None:
+        update.update(spent(state, spend))
+    return update
