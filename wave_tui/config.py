@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from platformdirs import user_data_dir
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     )
     anthropic_base_url: str | None = Field(
         default=None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL", "WAVE_ANTHROPIC_BASE_URL")
+    )
+    checkpoint_durability: Literal["sync", "async", "exit"] = Field(
+        default="sync", validation_alias=_env("CHECKPOINT_DURABILITY")
     )
     model: str = Field(
         default="claude-sonnet-4-6",

@@ -188,6 +188,13 @@ class StoryExecutionRepository(Repository):
         await self.db.flush()
         return execution
 
+    async def requeue(self, execution_id: uuid.UUID) -> WaveStoryExecution:
+        """Back to pending, keeping its progress: it continues from its last checkpoint."""
+        execution = await self._transition(execution_id, StoryStatus.PENDING)
+        execution.block_reason = None
+        await self.db.flush()
+        return execution
+
     async def acquire_lease(
         self, execution_id: uuid.UUID, owner: str, ttl: timedelta = DEFAULT_LEASE_TTL
     ) -> Lease:

@@ -1,0 +1,246 @@
+"""The engine end to end: real graph, real git, real pytest, the replay provider."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.engine_helpers import (
+    cto_turn,
+    dev_turns,
+    make_project,
+    pm_turn,
+    write_script,
+    write_story,
+)
+from wave_tui.checkpoint import WAVECheckpointSaver
+from wave_tui.config import Settings, load_settings
+from wave_tui.db import (
+    CheckpointRepository,
+    Database,
+    EscalationRepository,
+    SessionRepository,
+    StoryExecutionRepository,
+)
+from wave_tui.domain.enums import (
+    AutonomyLevel,
+    CheckpointType,
+    EscalationKind,
+    SessionStatus,
+    StoryStatus,
+)
+from wave_tui.domain.gates import Gate
+from wave_tui.domain.story import load_stories
+from wave_tui.engine.events import EventBus
+from wave_tui.engine.graph import checkpoint_serializer
+from wave_tui.engine.runner import SessionRunner
+from wave_tui.engine.sessions import create_session
+from wave_tui.llm import ReplayProvider, ReplayScript
+
+
+@pytest.fixture
+async def bus(tmp_path: Path) -> AsyncIterator[EventBus]:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'wave.db'}")
+    await database.upgrade()
+    yield EventBus(database)
+    await database.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings(data_dir=tmp_path / "data")
+
+
+async def _session(
+    bus: EventBus, tmp_path: Path, story: Path, **options: object
+) -> tuple[uuid.UUID, Path]:
+    project = make_project(tmp_path / "project")
+    session_id = await create_session(
+        bus,
+        load_stories([story]),
+        project,
+        budget_usd=Decimal(str(options.get("budget_usd", "5"))),
+        token_limit=100_000,
+        story_budget_usd=Decimal("2"),
+        autonomy=AutonomyLevel.L3,
+    )
+    return session_id, project
+
+
+def _runner(
+    bus: EventBus, session_id: uuid.UUID, script: Path, settings: Settings
+) -> tuple[SessionRunner, ReplayProvider]:
+    provider = ReplayProvider(ReplayScript.load(script))
+    return SessionRunner(bus, session_id, provider=provider, settings=settings), provider
+
+
+def _pytest(project: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def _git(project: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=project, capture_output=True, text=True, check=True
+    ).stdout
+
+
+async def test_a_failing_first_attempt_is_fixed_on_iteration_two_and_merged(
+    bus: EventBus, tmp_path: Path, settings: Settings
+) -> None:
+    story = write_story(tmp_path / "story.yaml")
+    script = write_script(
+        tmp_path / "script.yaml",
+        {
+            "S-1/pm/1": pm_turn(),
+            "S-1/dev/1": dev_turns("x + 2"),  # double(3) == 5: the test fails
+            "S-1/dev/2": dev_turns("x * 2"),
+            "S-1/cto/2": cto_turn(),
+        },
+    )
+    session_id, project = await _session(bus, tmp_path, story)
+    runner, provider = _runner(bus, session_id, script, settings)
+
+    assert await runner.start() is SessionStatus.COMPLETED
+
+    async with bus.database.session(readonly=True) as db:
+        (execution,) = await StoryExecutionRepository(db).list_by_session(session_id)
+        session = await SessionRepository(db).require(session_id)
+        checkpoints = await CheckpointRepository(db).list_by_story(session_id, "S-1")
+    assert execution.status is StoryStatus.COMPLETE
+    assert (execution.iteration, execution.recycle_count) == (2, 1)
+    assert (execution.ac_passed, execution.ac_total) == (1, 1)
+    assert execution.branch_name == "wave/S-1"
+    assert execution.files_created == ["pkg/double.py", "tests/test_double.py"]
+    # The merge commit on main is the one recorded, and main passes its own tests.
+    assert execution.commit_sha == _git(project, "rev-parse", "main").strip()
+    assert "Merge wave/S-1" in _git(project, "log", "-1", "--format=%s", "main")
+    tests = _pytest(project)
+    assert tests.returncode == 0, tests.stdout
+    # Budget: what the story spent is what the session was charged.
+    assert execution.token_count > 0
+    assert session.tokens_used == execution.token_count
+    assert session.actual_cost_usd == execution.cost_usd
+    # Every gate left a checkpoint pointing at a LangGraph checkpoint that exists.
+    gates = {c.gate for c in checkpoints if c.checkpoint_type is CheckpointType.GATE}
+    assert {Gate.GATE_1, Gate.GATE_3, Gate.GATE_4, Gate.GATE_5, Gate.GATE_6, Gate.GATE_7} <= gates
+    assert checkpoints[-1].checkpoint_type is CheckpointType.STORY_START
+    saver = WAVECheckpointSaver(bus.database, serde=checkpoint_serializer())
+    for checkpoint in checkpoints[:-1]:
+        config = {"configurable": {"thread_id": str(execution.id), "checkpoint_ns": "",
+                                   "checkpoint_id": checkpoint.graph_checkpoint_id}}  # fmt: skip
+        assert await saver.aget_tuple(config) is not None  # type: ignore[arg-type]
+    assert provider.calls == [
+        "S-1/pm/1#0", "S-1/dev/1#0", "S-1/dev/1#1", "S-1/dev/2#0", "S-1/dev/2#1", "S-1/cto/2#0",
+    ]  # fmt: skip
+
+
+async def test_a_story_that_never_passes_stops_after_max_recycles_with_an_escalation(
+    bus: EventBus, tmp_path: Path, settings: Settings
+) -> None:
+    story = write_story(tmp_path / "story.yaml")
+    wrong = ["x + 1", "x + 2", "x + 4", "x + 5"]  # each fails differently: not "stuck"
+    conversations = {"S-1/pm/1": pm_turn()}
+    conversations.update({f"S-1/dev/{n}": dev_turns(b) for n, b in enumerate(wrong, 1)})
+    script = write_script(tmp_path / "script.yaml", conversations)
+    session_id, _ = await _session(bus, tmp_path, story)
+    runner, provider = _runner(bus, session_id, script, settings)
+
+    assert await runner.start() is SessionStatus.FAILED
+
+    async with bus.database.session(readonly=True) as db:
+        (execution,) = await StoryExecutionRepository(db).list_by_session(session_id)
+        (escalation,) = await EscalationRepository(db).list_pending(session_id)
+    assert execution.status is StoryStatus.BLOCKED
+    assert (execution.iteration, execution.recycle_count) == (4, 3)
+    assert "QA failed after 3 fix attempts" in (execution.block_reason or "")
+    assert escalation.kind is EscalationKind.RETRY_EXHAUSTED
+    assert not any("cto" in call for call in provider.calls)
+
+
+async def test_the_same_failure_twice_holds_the_story_as_stuck(
+    bus: EventBus, tmp_path: Path, settings: Settings
+) -> None:
+    story = write_story(tmp_path / "story.yaml")
+    script = write_script(
+        tmp_path / "script.yaml",
+        {"S-1/pm/1": pm_turn(), "S-1/dev/1": dev_turns("x + 2"), "S-1/dev/2": dev_turns("x + 2")},
+    )
+    session_id, _ = await _session(bus, tmp_path, story)
+    runner, _provider = _runner(bus, session_id, script, settings)
+    await runner.start()
+    async with bus.database.session(readonly=True) as db:
+        (execution,) = await StoryExecutionRepository(db).list_by_session(session_id)
+    assert execution.status is StoryStatus.BLOCKED
+    assert execution.iteration == 2
+    assert (execution.block_reason or "").startswith("stuck: the same tests failed")
+
+
+async def test_a_story_over_budget_fails_before_the_next_call(
+    bus: EventBus, tmp_path: Path, settings: Settings
+) -> None:
+    story = write_story(tmp_path / "story.yaml", budget_usd=0.001)
+    script = write_script(tmp_path / "script.yaml", {"S-1/pm/1": pm_turn()})
+    session_id, _ = await _session(bus, tmp_path, story)
+    runner, provider = _runner(bus, session_id, script, settings)
+
+    assert await runner.start() is SessionStatus.FAILED
+
+    async with bus.database.session(readonly=True) as db:
+        (execution,) = await StoryExecutionRepository(db).list_by_session(session_id)
+        session = await SessionRepository(db).require(session_id)
+    assert execution.status is StoryStatus.FAILED
+    assert (execution.error or "").startswith("budget exceeded")
+    assert provider.calls == ["S-1/pm/1#0"]  # the dev call that would start over budget never ran
+    assert execution.cost_usd > Decimal("0.001")
+    assert (session.tokens_used, session.actual_cost_usd) == (
+        execution.token_count,
+        execution.cost_usd,
+    )
+
+
+async def test_a_held_story_resumes_from_its_thread_without_rerunning_finished_nodes(
+    bus: EventBus, tmp_path: Path, settings: Settings
+) -> None:
+    story = write_story(tmp_path / "story.yaml")
+    script = write_script(
+        tmp_path / "script.yaml",
+        {"S-1/pm/1": pm_turn(), "S-1/dev/1": dev_turns("x * 2"), "S-1/cto/1": cto_turn()},
+    )
+    session_id, _ = await _session(bus, tmp_path, story)
+    first, first_provider = _runner(bus, session_id, script, settings)
+    events = bus.subscribe()
+
+    async def hold_after_gate_3() -> None:
+        async for event in events:
+            if event.kind == "step" and event.payload.get("gate") == "gate-3":
+                first.hold("S-1", "operator wants a look")
+                return
+
+    watcher = asyncio.create_task(hold_after_gate_3())
+    assert await first.start() is SessionStatus.FAILED  # not complete: one story is held
+    await watcher
+    async with bus.database.session(readonly=True) as db:
+        (held,) = await StoryExecutionRepository(db).list_by_session(session_id)
+    assert held.status is StoryStatus.BLOCKED
+    assert held.block_reason == "held: operator wants a look"
+    assert first_provider.calls == ["S-1/pm/1#0", "S-1/dev/1#0", "S-1/dev/1#1"]
+
+    # A new runner (as after a restart) continues from the thread: QA, CTO, merge only.
+    second, second_provider = _runner(bus, session_id, script, settings)
+    assert await second.resume("S-1") == ["S-1"]
+    assert await second.start() is SessionStatus.COMPLETED
+    assert second_provider.calls == ["S-1/cto/1#0"]
+    async with bus.database.session(readonly=True) as db:
+        (done,) = await StoryExecutionRepository(db).list_by_session(session_id)
+    assert done.status is StoryStatus.COMPLETE
+    assert done.iteration == 1

@@ -1,0 +1,479 @@
+"""The SessionRunner: runs a session's stories through the graph, respecting dependencies and
+the concurrency limit, one lease per story, every step recorded; hold, resume and kill on demand."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from langgraph.types import Command
+
+from wave_tui.agents.context import SessionLedger, StoryContext
+from wave_tui.checkpoint import WAVECheckpointSaver
+from wave_tui.config import Settings
+from wave_tui.db import (
+    ApprovalRepository,
+    CheckpointRepository,
+    EscalationRepository,
+    SessionRepository,
+    StoryExecutionRepository,
+    WaveStoryExecution,
+)
+from wave_tui.domain.enums import (
+    ApprovalDecision,
+    ApprovalSubject,
+    AutonomyLevel,
+    CheckpointType,
+    EscalationKind,
+    EscalationStatus,
+    SessionStatus,
+    StoryStatus,
+)
+from wave_tui.domain.gates import Gate
+from wave_tui.domain.state import BudgetState, Phase, SafetyState, WAVEState
+from wave_tui.domain.story import Story
+from wave_tui.engine.events import EventBus
+from wave_tui.engine.graph import build_graph, checkpoint_serializer
+from wave_tui.engine.steps import StepRecorder
+from wave_tui.errors import LeaseHeldError
+from wave_tui.llm import LLMProvider
+from wave_tui.safety import AllowAllGuard, SafetyGuard
+from wave_tui.workspace import WorkspaceTools, Worktree
+
+OnEscalation = Literal["wait", "reject"]
+# Block reasons of stories an operator paused; only these are resumed by `resume`.
+HELD_PREFIXES = ("held", "emergency stop")
+_DONE = {StoryStatus.COMPLETE, StoryStatus.FAILED, StoryStatus.CANCELLED}
+
+
+@dataclass
+class BusSink:
+    bus: EventBus
+    session_id: uuid.UUID
+    execution_id: uuid.UUID
+    story_id: str
+
+    async def emit(self, kind: str, agent: str, payload: dict[str, Any]) -> None:
+        await self.bus.emit(
+            self.session_id,
+            kind,
+            {"story": self.story_id, **payload},
+            story_execution_id=self.execution_id,
+            agent=agent,
+        )
+
+
+class SessionRunner:
+    def __init__(
+        self,
+        bus: EventBus,
+        session_id: uuid.UUID,
+        *,
+        provider: LLMProvider,
+        settings: Settings,
+        guard: SafetyGuard | None = None,
+        on_escalation: OnEscalation = "wait",
+        owner: str | None = None,
+        lease_ttl: timedelta = timedelta(seconds=60),
+        decision_poll_s: float = 0.5,
+    ) -> None:
+        self.bus = bus
+        self.database = bus.database
+        self.session_id = session_id
+        self.provider = provider
+        self.settings = settings
+        self.guard = guard or AllowAllGuard()
+        self.on_escalation = on_escalation
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.lease_ttl = lease_ttl
+        self.decision_poll_s = decision_poll_s
+        self.saver = WAVECheckpointSaver(self.database, serde=checkpoint_serializer())
+        self.graph = build_graph(self.saver)
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._held: dict[str, str] = {}
+        self._ledger: SessionLedger | None = None
+
+    # -- operator commands ------------------------------------------------------------------
+
+    def hold(self, story_id: str | None, reason: str) -> None:
+        """Pause after the current step; the story keeps its state and resumes later."""
+        for sid in self._targets(story_id):
+            self._held[sid] = f"held: {reason}"
+
+    async def resume(self, story_id: str | None) -> list[str]:
+        """Let held stories run again (from their last checkpoint) at the next `start()`."""
+        resumed = []
+        for execution in await self._stories():
+            if story_id not in (None, execution.story_id):
+                continue
+            self._held.pop(execution.story_id, None)
+            if execution.status is StoryStatus.BLOCKED and _was_held(execution):
+                async with self.bus.transaction() as recorder:
+                    await StoryExecutionRepository(recorder.db).requeue(execution.id)
+                    await recorder.record(
+                        self.session_id, "story_requeued", {"story": execution.story_id},
+                        story_execution_id=execution.id,
+                    )  # fmt: skip
+                resumed.append(execution.story_id)
+        return resumed
+
+    def kill(self, story_id: str | None, reason: str) -> None:
+        """Stop now. One story ends cancelled; all stories (the emergency stop) are held."""
+        for sid in self._targets(story_id):
+            self._held[sid] = f"{'killed' if story_id else 'emergency stop'}: {reason}"
+            if (task := self._tasks.get(sid)) is not None:
+                task.cancel(self._held[sid])
+
+    def _targets(self, story_id: str | None) -> list[str]:
+        return [story_id] if story_id else list(self._tasks)
+
+    # -- the session ------------------------------------------------------------------------
+
+    async def start(self) -> SessionStatus:
+        """Run until every story has finished or cannot go on; returns the session's status."""
+        async with self.database.session() as db:
+            session = await SessionRepository(db).require(self.session_id)
+            if session.status in (SessionStatus.PENDING, SessionStatus.FAILED):
+                await SessionRepository(db).start_session(self.session_id)
+            self._ledger = SessionLedger(
+                session.token_limit, session.budget_usd, session.tokens_used,
+                session.actual_cost_usd,
+            )  # fmt: skip
+            concurrency, project = session.concurrency, Path(session.project_path or ".")
+            base = str(session.meta_data.get("base_branch") or "") or None
+        root = self.settings.data_dir / "worktrees" / str(self.session_id)
+        while True:
+            stories = await self._stories()
+            await self._block_orphans(stories)
+            ready = [
+                s for s in stories if self._ready(s, stories) and s.story_id not in self._tasks
+            ]
+            for execution in ready[: max(0, concurrency - len(self._tasks))]:
+                task = asyncio.create_task(
+                    self._run_story(execution, project, root, base),
+                    name=f"wave-story-{execution.story_id}",
+                )
+                self._tasks[execution.story_id] = task
+            if not self._tasks:
+                break
+            done, _ = await asyncio.wait(self._tasks.values(), return_when=asyncio.FIRST_COMPLETED)
+            for sid, task in list(self._tasks.items()):
+                if task in done:
+                    del self._tasks[sid]
+                    if not task.cancelled() and (problem := task.exception()) is not None:
+                        raise problem
+        return await self._finish_session()
+
+    async def _stories(self) -> Sequence[WaveStoryExecution]:
+        async with self.database.session(readonly=True) as db:
+            return await StoryExecutionRepository(db).list_by_session(self.session_id)
+
+    def _ready(self, execution: WaveStoryExecution, stories: Sequence[WaveStoryExecution]) -> bool:
+        if execution.status not in (StoryStatus.PENDING, StoryStatus.IN_PROGRESS):
+            return False
+        if execution.story_id in self._held:
+            return False
+        status = {s.story_id: s.status for s in stories}
+        return all(status.get(dep) is StoryStatus.COMPLETE for dep in _depends_on(execution))
+
+    async def _block_orphans(self, stories: Sequence[WaveStoryExecution]) -> None:
+        """A pending story whose dependency ended without completing can never run."""
+        status = {s.story_id: s for s in stories}
+        for execution in stories:
+            if execution.status is not StoryStatus.PENDING:
+                continue
+            for dep in _depends_on(execution):
+                dependency = status.get(dep)
+                if dependency is not None and dependency.status in _DONE - {StoryStatus.COMPLETE}:
+                    reason = f"depends on {dep}, which is {dependency.status}"
+                    async with self.bus.transaction() as recorder:
+                        await StoryExecutionRepository(recorder.db).block(execution.id, reason)
+                        await recorder.record(
+                            self.session_id, "story_blocked", {"story": execution.story_id,
+                            "reason": reason}, story_execution_id=execution.id,
+                        )  # fmt: skip
+                    break
+
+    async def _finish_session(self) -> SessionStatus:
+        stories = await self._stories()
+        done = sum(1 for s in stories if s.status is StoryStatus.COMPLETE)
+        failed = sum(1 for s in stories if s.status in (StoryStatus.FAILED, StoryStatus.CANCELLED))
+        async with self.bus.transaction() as recorder:
+            sessions = SessionRepository(recorder.db)
+            await sessions.update_progress(
+                self.session_id, stories_completed=done, stories_failed=failed
+            )
+            if done == len(stories):
+                session = await sessions.complete_session(self.session_id)
+            else:
+                unfinished = len(stories) - done
+                session = await sessions.fail_session(
+                    self.session_id, f"{unfinished} of {len(stories)} stories did not complete"
+                )
+            await recorder.record(
+                self.session_id,
+                "session_finished",
+                {"status": str(session.status), "completed": done, "failed": failed,
+                 "tokens": session.tokens_used, "cost_usd": str(session.actual_cost_usd)},
+            )  # fmt: skip
+        return session.status
+
+    # -- one story --------------------------------------------------------------------------
+
+    async def _run_story(
+        self, execution: WaveStoryExecution, project: Path, root: Path, base: str | None
+    ) -> None:
+        repo = StoryExecutionRepository
+        try:
+            async with self.database.session() as db:
+                await repo(db).acquire_lease(execution.id, self.owner, self.lease_ttl)
+        except LeaseHeldError as held:
+            await self.bus.emit(self.session_id, "lease_refused", {"reason": str(held)})
+            return
+        renewal = asyncio.create_task(self._renew_lease(execution.id))
+        try:
+            await self._drive(execution, project, root, base)
+        except asyncio.CancelledError:
+            await self._stopped(execution, self._held.get(execution.story_id, "cancelled"))
+        finally:
+            renewal.cancel()
+            with contextlib.suppress(Exception):
+                async with self.database.session() as db:
+                    await repo(db).release_lease(execution.id, self.owner)
+
+    async def _renew_lease(self, execution_id: uuid.UUID) -> None:
+        while True:
+            await asyncio.sleep(self.lease_ttl.total_seconds() / 3)
+            async with self.database.session() as db:
+                await StoryExecutionRepository(db).renew_lease(
+                    execution_id, self.owner, self.lease_ttl
+                )
+
+    async def _drive(
+        self, execution: WaveStoryExecution, project: Path, root: Path, base: str | None
+    ) -> None:
+        story = Story.model_validate(execution.definition)
+        worktree = await Worktree.open(project, story.id, root=root, base_branch=base)
+        assert self._ledger is not None
+        ctx = StoryContext(
+            story=story,
+            session_id=self.session_id,
+            story_execution_id=execution.id,
+            provider=self.provider,
+            tools=WorkspaceTools(worktree.path, forbidden=story.files.forbidden),
+            worktree=worktree,
+            guard=self.guard,
+            ledger=self._ledger,
+            sink=BusSink(self.bus, self.session_id, execution.id, story.id),
+            autonomy=await self._autonomy(),
+        )
+        thread = str(execution.id)
+        config: dict[str, Any] = {"configurable": {"thread_id": thread}}
+        steps = StepRecorder(self.bus, self.session_id, execution.id, story.id, thread)
+        snapshot = await self.graph.aget_state(config)
+        graph_input: Any
+        if snapshot.values:
+            graph_input = None  # a thread exists: continue where it stopped
+            steps.last_checkpoint = await self._latest_checkpoint(story.id)
+            await self._mark_running(execution, resumed=True)
+        else:
+            graph_input = self._initial_state(story, execution, worktree)
+            await self._mark_running(execution, resumed=False)
+            steps.last_checkpoint = await steps.record(
+                "start", graph_input, "", CheckpointType.STORY_START
+            )
+        while True:
+            interrupts = await self._stream(graph_input, config, ctx, steps)
+            if execution.story_id in self._held:
+                await self._stopped(execution, self._held[execution.story_id])
+                return
+            if not interrupts:
+                break
+            graph_input = Command(resume=await self._decide(execution, interrupts[0]))
+        final = WAVEState.model_validate((await self.graph.aget_state(config)).values)
+        await self._conclude(execution, final, worktree)
+
+    async def _stream(
+        self, graph_input: Any, config: dict[str, Any], ctx: StoryContext, steps: StepRecorder
+    ) -> list[Any]:
+        node: str | None = None
+        interrupts: list[Any] = []
+        async for mode, chunk in self.graph.astream(
+            graph_input,
+            config,
+            context=ctx,
+            stream_mode=["updates", "checkpoints"],
+            durability=self.settings.checkpoint_durability,
+        ):
+            if mode == "updates":
+                if "__interrupt__" in chunk:
+                    interrupts.extend(chunk["__interrupt__"])
+                else:
+                    node = next(iter(chunk), None)
+            elif mode == "checkpoints" and node is not None:
+                state = WAVEState.model_validate(chunk["values"])
+                await steps.record(
+                    node, state, chunk["config"]["configurable"]["checkpoint_id"], None
+                )
+                node = None
+                if ctx.story.id in self._held:
+                    break
+        return interrupts
+
+    def _initial_state(
+        self, story: Story, execution: WaveStoryExecution, worktree: Worktree
+    ) -> WAVEState:
+        assert self._ledger is not None
+        evidence = [
+            "story valid; dependencies complete: " + (", ".join(story.depends_on) or "none"),
+            f"budget available: ${self._ledger.cost_limit_usd - self._ledger.cost_usd:.4f}",
+            f"worktree {worktree.path} on {worktree.branch}",
+        ]
+        state = WAVEState(
+            project_id=str(worktree.repo),
+            session_id=str(self.session_id),
+            story_id=story.id,
+            thread_id=str(execution.id),
+            domain=story.domain,
+            prompt=story.prompt,
+            acceptance_criteria=story.acceptance_criteria,
+            budget=BudgetState(
+                token_limit=self.settings.default_token_limit,
+                cost_limit_usd=execution.budget_usd or self.settings.default_story_budget_usd,
+            ),
+            safety=SafetyState(
+                block_threshold=self.settings.constitutional_block_threshold,
+                escalate_threshold=self.settings.constitutional_escalate_threshold,
+            ),
+        )
+        return state.model_copy(update={"gates": state.gates.record(Gate.GATE_0, True, evidence)})
+
+    async def _autonomy(self) -> AutonomyLevel:
+        async with self.database.session(readonly=True) as db:
+            return (await SessionRepository(db).require(self.session_id)).autonomy_level
+
+    async def _latest_checkpoint(self, story_id: str) -> int | None:
+        async with self.database.session(readonly=True) as db:
+            latest = await CheckpointRepository(db).get_latest_by_story(self.session_id, story_id)
+            return latest.id if latest else None
+
+    async def _mark_running(self, execution: WaveStoryExecution, *, resumed: bool) -> None:
+        async with self.bus.transaction() as recorder:
+            repo = StoryExecutionRepository(recorder.db)
+            current = await repo.require(execution.id)
+            if current.status is not StoryStatus.IN_PROGRESS:
+                await repo.start_execution(execution.id)
+            await recorder.record(
+                self.session_id,
+                "story_resumed" if resumed else "story_started",
+                {"story": execution.story_id},
+                story_execution_id=execution.id,
+            )
+
+    async def _decide(self, execution: WaveStoryExecution, interrupt: Any) -> dict[str, Any]:
+        """Queue the approval the graph waits for and wait for the operator's decision."""
+        request = dict(interrupt.value)
+        async with self.bus.transaction() as recorder:
+            escalation = await EscalationRepository(recorder.db).create(
+                self.session_id,
+                EscalationKind.GATE_APPROVAL,
+                str(request.get("summary", "approval needed")),
+                request,
+                story_execution_id=execution.id,
+                graph_thread_id=str(execution.id),
+                interrupt_id=interrupt.id,
+            )
+            await StoryExecutionRepository(recorder.db).update_metrics(execution.id, phase="review")
+            await recorder.record(
+                self.session_id, "escalation", {"id": escalation.id, "story": execution.story_id,
+                "summary": escalation.summary}, story_execution_id=execution.id,
+            )  # fmt: skip
+        if self.on_escalation == "reject":
+            async with self.database.session() as db:
+                await EscalationRepository(db).decide(
+                    escalation.id, EscalationStatus.REJECTED, "wave (headless)", "headless run"
+                )
+        while True:
+            async with self.database.session(readonly=True) as db:
+                decided = await EscalationRepository(db).get(escalation.id)
+            assert decided is not None
+            if decided.status is not EscalationStatus.PENDING:
+                break
+            await asyncio.sleep(self.decision_poll_s)
+        approved = decided.status is EscalationStatus.APPROVED
+        async with self.bus.transaction() as recorder:
+            await ApprovalRepository(recorder.db).record(
+                self.session_id,
+                execution.id,
+                ApprovalSubject(str(request.get("subject", "merge"))),
+                ApprovalDecision.APPROVED if approved else ApprovalDecision.REJECTED,
+                decided.decided_by or "unknown",
+                reason=decided.reason or (None if approved else "rejected"),
+                escalation_id=decided.id,
+            )
+            await recorder.record(
+                self.session_id, "escalation_decided", {"id": decided.id,
+                "status": str(decided.status), "by": decided.decided_by,
+                "reason": decided.reason}, story_execution_id=execution.id,
+            )  # fmt: skip
+        return {"approved": approved, "reason": decided.reason or ""}
+
+    async def _conclude(
+        self, execution: WaveStoryExecution, final: WAVEState, worktree: Worktree
+    ) -> None:
+        async with self.bus.transaction() as recorder:
+            repo = StoryExecutionRepository(recorder.db)
+            if final.phase is Phase.COMPLETE:
+                created, modified = final.files_created, final.files_modified
+                await repo.complete_execution(
+                    execution.id, tests_passing=True, files_created=created,
+                    files_modified=modified, branch_name=worktree.branch,
+                    commit_sha=final.git.commit_hash,
+                )  # fmt: skip
+            elif final.phase is Phase.HELD:
+                reason = final.gates.hold_reason or "held"
+                await repo.block(execution.id, reason)
+                await EscalationRepository(recorder.db).create(
+                    self.session_id, EscalationKind.RETRY_EXHAUSTED, f"{execution.story_id}: "
+                    f"{reason}", {"story": execution.story_id, "reason": reason},
+                    story_execution_id=execution.id,
+                )  # fmt: skip
+            elif final.phase is Phase.KILLED:
+                await repo.fail_execution(execution.id, f"killed: {final.gates.kill_reason}")
+            else:
+                await repo.fail_execution(execution.id, final.error or f"ended {final.phase}")
+            await recorder.record(
+                self.session_id, "story_finished", {"story": execution.story_id,
+                "phase": final.phase.value, "error": final.error,
+                "hold_reason": final.gates.hold_reason}, story_execution_id=execution.id,
+            )  # fmt: skip
+
+    async def _stopped(self, execution: WaveStoryExecution, reason: str) -> None:
+        """Held or killed by the operator: the graph's last checkpoint stays; the row says why."""
+        async with self.bus.transaction() as recorder:
+            repo = StoryExecutionRepository(recorder.db)
+            current = await repo.require(execution.id)
+            if reason.startswith("killed"):
+                await repo.cancel_execution(execution.id, reason)
+            elif current.status is not StoryStatus.BLOCKED:
+                await repo.block(execution.id, reason)
+            await recorder.record(
+                self.session_id, "story_stopped", {"story": execution.story_id,
+                "reason": reason}, story_execution_id=execution.id,
+            )  # fmt: skip
+
+
+def _was_held(execution: WaveStoryExecution) -> bool:
+    return (execution.block_reason or "").startswith(HELD_PREFIXES)
+
+
+def _depends_on(execution: WaveStoryExecution) -> list[str]:
+    return [str(dep) for dep in execution.definition.get("depends_on", [])]
