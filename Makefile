@@ -7,6 +7,8 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(CON
 
 .PHONY: run test lint typecheck clean
 
+ARGS ?= demo --headless --on-escalation reject
+
 run: $(VENV)/.installed
 	$(BIN)/wave $(ARGS)
 

@@ -174,3 +174,21 @@ def test_backup_writes_a_timestamped_copy_and_never_overwrites(tmp_path: Path) -
 def test_backup_on_postgresql_points_to_pg_dump(postgres_url: str) -> None:
     line = _one_line_error(wave("--database-url", postgres_url, "backup"), 2)
     assert "pg_dump" in line
+
+
+def test_run_refuses_bad_stories_and_a_missing_script_before_touching_anything(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "bad.yaml").write_text("id: X-1\nprompt: no title\n")
+    project = tmp_path / "project"
+    project.mkdir()
+    db = str(tmp_path / "wave.db")
+    line = _one_line_error(wave("--db", db, "run", str(tmp_path / "bad.yaml"), "--project",
+                                str(project)), 2)  # fmt: skip
+    assert "bad.yaml" in line
+    assert "title" in line
+    (tmp_path / "ok.yaml").write_text("id: X-1\ntitle: t\nprompt: p\n")
+    line = _one_line_error(wave("--db", db, "run", str(tmp_path / "ok.yaml"), "--project",
+                                str(project)), 2)  # fmt: skip
+    assert "--script" in line
+    assert not (tmp_path / "wave.db").exists()

@@ -24,7 +24,7 @@ from wave_tui.db.types import utcnow
 from wave_tui.errors import EXIT_OPERATIONAL, UserError, WaveError
 
 PROG = "wave"
-Command = Callable[[Database, argparse.Namespace], Awaitable[None]]
+Command = Callable[[Database, argparse.Namespace], Awaitable[int | None]]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         settings = load_settings()
         url = settings.resolve_database_url(db_path=args.db, database_url=args.database_url)
+        args.settings = settings
+        if (prepare := getattr(args, "prepare", None)) is not None:
+            prepare(args, settings)
         return asyncio.run(_run(url, args.command, args))
     except WaveError as exc:
         return _fail(str(exc), exc.exit_code)
@@ -54,10 +57,9 @@ async def _run(url: Any, command: Command, args: argparse.Namespace) -> int:
     database = Database(url)
     try:
         await database.upgrade()
-        await command(database, args)
+        return await command(database, args) or 0
     finally:
         await database.dispose()
-    return 0
 
 
 def _fail(message: str, code: int) -> int:
@@ -279,7 +281,50 @@ def _parser() -> argparse.ArgumentParser:
         help="a directory (default: backups/ beside the database) or a new .db file",
     )
     backup.set_defaults(command=cmd_backup)
+    _run_parsers(commands, common)
     return parser
+
+
+def _run_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
+    from wave_tui.cli_run import cmd_demo, cmd_run, prepare_demo, prepare_run
+
+    follow = _Parser(add_help=False)
+    follow.add_argument(
+        "--headless",
+        action="store_true",
+        help="print one line per event instead of opening the console (the console comes later;"
+        " for now every run is headless)",
+    )
+    follow.add_argument("--json", action="store_true", help="events as JSON lines")
+    follow.add_argument(
+        "--on-escalation",
+        choices=["wait", "reject"],
+        default="wait",
+        help="wait for a decision from another terminal (default) or reject every escalation",
+    )
+    follow.add_argument("--session-name", help="default: the project directory's name")
+    follow.add_argument("--budget-usd", type=float, help="session budget in USD")
+    follow.add_argument("--token-limit", type=int, help="session token limit")
+    follow.add_argument("--concurrency", type=int, default=1, help="stories run at once")
+
+    run = commands.add_parser(
+        "run", parents=[common, follow], help="run stories against a project's git repository"
+    )
+    run.add_argument("stories", nargs="+", type=Path, metavar="STORY_FILES")
+    run.add_argument("--project", type=Path, required=True, metavar="DIR")
+    run.add_argument("--provider", choices=["anthropic", "replay"])
+    run.add_argument("--script", type=Path, metavar="FILE", help="replay script (offline)")
+    run.add_argument("--record", type=Path, metavar="FILE", help="record the run as a script")
+    run.add_argument("--autonomy", choices=["L0", "L1", "L2", "L3"], default="L2")
+    run.set_defaults(command=cmd_run, prepare=prepare_run)
+
+    demo = commands.add_parser(
+        "demo",
+        parents=[common, follow],
+        help="create a small demo project and run the shipped demo stories offline",
+    )
+    demo.add_argument("--project", type=Path, metavar="DIR", help="a new directory")
+    demo.set_defaults(command=cmd_demo, prepare=prepare_demo)
 
 
 def _database_options(parser: argparse.ArgumentParser, *, default: Any) -> None:

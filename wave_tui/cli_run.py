@@ -1,0 +1,179 @@
+"""`wave run` and `wave demo`: start a session and follow it, one line (or JSON line) per event."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from wave_tui.config import Settings
+from wave_tui.db import Database
+from wave_tui.domain.enums import AutonomyLevel, SessionStatus
+from wave_tui.domain.story import Story, load_stories
+from wave_tui.engine.events import Event, EventBus, Subscription
+from wave_tui.engine.runner import SessionRunner
+from wave_tui.engine.sessions import create_session
+from wave_tui.errors import UserError
+from wave_tui.llm import (
+    AnthropicProvider,
+    LLMProvider,
+    RecordingProvider,
+    ReplayProvider,
+    ReplayScript,
+)
+
+EXIT_ALL_COMPLETE, EXIT_NOT_ALL_COMPLETE = 0, 1
+
+
+def provider_for(args: argparse.Namespace, settings: Settings) -> LLMProvider:
+    """The model behind the agents: a replay script offline, the Anthropic API when configured."""
+    choice = args.provider or ("anthropic" if settings.anthropic_api_key else "replay")
+    if choice == "replay":
+        if args.script is None:
+            raise UserError(
+                "the replay provider needs --script FILE (or set ANTHROPIC_API_KEY and use "
+                "--provider anthropic)"
+            )
+        if args.record is not None:
+            raise UserError("--record records a real run: use it with --provider anthropic")
+        return ReplayProvider(ReplayScript.load(args.script), model=settings.model)
+    if settings.anthropic_api_key is None:
+        raise UserError("--provider anthropic needs ANTHROPIC_API_KEY")
+    provider: LLMProvider = AnthropicProvider(
+        settings.anthropic_api_key.get_secret_value(),
+        settings.model,
+        base_url=settings.anthropic_base_url,
+    )
+    if args.record is not None:
+        provider = RecordingProvider(provider, args.record, settings.model)
+    return provider
+
+
+def prepare_run(args: argparse.Namespace, settings: Settings) -> None:
+    """Everything that can be refused is checked before the database is opened."""
+    args.loaded_stories = load_stories(args.stories)
+    args.llm = provider_for(args, settings)
+    if not (args.project / ".git").exists():
+        raise UserError(f"--project {args.project} is not a git repository")
+
+
+async def cmd_run(database: Database, args: argparse.Namespace) -> int:
+    return await _run_session(
+        database,
+        args,
+        args.settings,
+        args.loaded_stories,
+        args.project,
+        args.llm,
+        AutonomyLevel(args.autonomy),
+    )
+
+
+def prepare_demo(args: argparse.Namespace, settings: Settings) -> None:
+    if args.project is not None and args.project.exists() and any(args.project.iterdir()):
+        raise UserError(f"--project {args.project} exists and is not empty; name a new directory")
+
+
+async def cmd_demo(database: Database, args: argparse.Namespace) -> int:
+    from wave_tui.demo.project import create_demo_project, demo_script_path, demo_stories_dir
+
+    settings: Settings = args.settings
+    target = args.project or settings.data_dir / "demo" / _stamp()
+    project = await create_demo_project(target)
+    print(f"demo project: {project}", file=sys.stderr)
+    stories = load_stories([demo_stories_dir()])
+    provider = ReplayProvider(ReplayScript.load(demo_script_path()), model=settings.model)
+    return await _run_session(
+        database, args, settings, stories, project, provider, AutonomyLevel.L3
+    )
+
+
+async def _run_session(
+    database: Database,
+    args: argparse.Namespace,
+    settings: Settings,
+    stories: Sequence[Story],
+    project: Path,
+    provider: LLMProvider,
+    autonomy: AutonomyLevel,
+) -> int:
+    bus = EventBus(database)
+    session_id = await create_session(
+        bus,
+        stories,
+        project,
+        name=args.session_name,
+        budget_usd=Decimal(str(args.budget_usd))
+        if args.budget_usd
+        else settings.default_cost_limit_usd,
+        token_limit=args.token_limit or settings.default_token_limit,
+        story_budget_usd=settings.default_story_budget_usd,
+        autonomy=autonomy,
+        concurrency=args.concurrency,
+    )
+    print(f"session {session_id}", file=sys.stderr)
+    subscription = bus.subscribe()
+    printer = asyncio.create_task(_print_events(subscription, as_json=args.json))
+    runner = SessionRunner(
+        bus, session_id, provider=provider, settings=settings, on_escalation=args.on_escalation
+    )
+    try:
+        status = await runner.start()
+    finally:
+        subscription.close()
+        await printer
+    return EXIT_ALL_COMPLETE if status is SessionStatus.COMPLETED else EXIT_NOT_ALL_COMPLETE
+
+
+async def _print_events(subscription: Subscription, *, as_json: bool) -> None:
+    async for event in subscription:
+        line = json.dumps(_event_json(event), default=str) if as_json else _event_line(event)
+        print(line, flush=True)
+
+
+def _event_json(event: Event) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "at": event.created_at.isoformat(),
+        "session_id": str(event.session_id),
+        "story_execution_id": str(event.story_execution_id) if event.story_execution_id else None,
+        "kind": event.kind,
+        "agent": event.agent,
+        "payload": dict(event.payload),
+    }
+
+
+def _event_line(event: Event) -> str:
+    p = event.payload
+    story = str(p.get("story") or "")
+    if event.kind == "step":
+        gate = f" {p['gate']} {'PASS' if p.get('passed') else 'FAIL'}" if p.get("gate") else ""
+        detail = f"{p.get('node')} → {p.get('phase')}{gate}  tokens {p.get('tokens')}"
+    elif event.kind == "tool_call":
+        detail = (
+            f"{p.get('tool')} {_short(p.get('arguments'))}  [{p.get('decision')} {p.get('score')}]"
+        )
+    elif event.kind == "agent_turn":
+        detail = f"{p.get('conversation')} {', '.join(p.get('tool_calls') or []) or 'text'}"
+    elif event.kind == "test_run":
+        detail = str(p.get("summary"))
+    else:
+        detail = " ".join(f"{k}={_short(v)}" for k, v in p.items() if k != "story")
+    when = event.created_at.astimezone().strftime("%H:%M:%S")
+    return f"{when} {story:<10} {event.agent or '-':<10} {event.kind:<18} {detail}".rstrip()
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _stamp() -> str:
+    from wave_tui.db.types import utcnow
+
+    return utcnow().strftime("%Y%m%d-%H%M%S")
