@@ -7,10 +7,13 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import yaml
+from sqlalchemy import update
 
 from tests.engine_helpers import (
     cto_turn,
@@ -23,16 +26,22 @@ from tests.engine_helpers import (
 from wave_tui.checkpoint import WAVECheckpointSaver
 from wave_tui.config import Settings, load_settings
 from wave_tui.db import (
+    ApprovalRepository,
     CheckpointRepository,
     Database,
     EscalationRepository,
+    EventRepository,
     SessionRepository,
     StoryExecutionRepository,
+    WaveStoryExecution,
 )
 from wave_tui.domain.enums import (
+    ApprovalDecision,
+    ApprovalSubject,
     AutonomyLevel,
     CheckpointType,
     EscalationKind,
+    EscalationStatus,
     SessionStatus,
     StoryStatus,
 )
@@ -59,7 +68,11 @@ def settings(tmp_path: Path) -> Settings:
 
 
 async def _session(
-    bus: EventBus, tmp_path: Path, story: Path, **options: object
+    bus: EventBus,
+    tmp_path: Path,
+    story: Path,
+    autonomy: AutonomyLevel = AutonomyLevel.L3,
+    **options: object,
 ) -> tuple[uuid.UUID, Path]:
     project = make_project(tmp_path / "project")
     session_id = await create_session(
@@ -69,7 +82,7 @@ async def _session(
         budget_usd=Decimal(str(options.get("budget_usd", "5"))),
         token_limit=100_000,
         story_budget_usd=Decimal("2"),
-        autonomy=AutonomyLevel.L3,
+        autonomy=autonomy,
     )
     return session_id, project
 
@@ -244,3 +257,130 @@ async def test_a_held_story_resumes_from_its_thread_without_rerunning_finished_n
         (done,) = await StoryExecutionRepository(db).list_by_session(session_id)
     assert done.status is StoryStatus.COMPLETE
     assert done.iteration == 1
+
+
+async def test_a_replay_script_without_the_asked_turn_fails_that_story_loudly(
+    bus: EventBus, tmp_path: Path, settings: Settings
+) -> None:
+    story = write_story(tmp_path / "story.yaml")
+    script = write_script(tmp_path / "script.yaml", {"S-1/pm/1": pm_turn()})
+    session_id, _ = await _session(bus, tmp_path, story)
+    runner, _provider = _runner(bus, session_id, script, settings)
+
+    assert await runner.start() is SessionStatus.FAILED
+
+    async with bus.database.session(readonly=True) as db:
+        (execution,) = await StoryExecutionRepository(db).list_by_session(session_id)
+        session = await SessionRepository(db).require(session_id)
+    assert execution.status is StoryStatus.FAILED
+    assert "S-1/dev/1" in (execution.error or "")
+    assert execution.lease_owner is None
+    assert session.meta_data["error"] == "1 of 1 stories did not complete"
+
+
+async def test_a_runner_that_loses_its_lease_stops_the_story_and_leaves_the_row_alone(
+    bus: EventBus, tmp_path: Path, settings: Settings
+) -> None:
+    story = write_story(tmp_path / "story.yaml")
+    script = write_script(
+        tmp_path / "script.yaml",
+        {"S-1/pm/1": pm_turn(), "S-1/dev/1": dev_turns("x * 2"), "S-1/cto/1": cto_turn()},
+    )
+    session_id, _ = await _session(bus, tmp_path, story)
+    slow = {**yaml.safe_load(script.read_text()), "latency_s": 0.5}  # time to notice the theft
+    provider = ReplayProvider(ReplayScript.from_data(slow))
+    runner = SessionRunner(
+        bus, session_id, provider=provider, settings=settings, lease_ttl=timedelta(seconds=0.3)
+    )
+    events = bus.subscribe()
+
+    async def take_over_after_planning() -> None:
+        async for event in events:
+            if event.kind == "step" and event.payload.get("node") == "pm":
+                async with bus.database.session() as db:
+                    # As a live process that took over an expired lease would leave it.
+                    taken = {
+                        "lease_owner": "other-host:99",
+                        "lease_expires_at": datetime.now(UTC) + timedelta(minutes=5),
+                    }
+                    await db.execute(update(WaveStoryExecution).values(**taken))
+                return
+
+    thief = asyncio.create_task(take_over_after_planning())
+    await runner.start()
+    await thief
+    async with bus.database.session(readonly=True) as db:
+        (execution,) = await StoryExecutionRepository(db).list_by_session(session_id)
+        kinds = [e.kind for e in await EventRepository(db).tail(session_id, limit=1000)]
+    assert "lease_lost" in kinds
+    assert execution.lease_owner == "other-host:99"
+    assert execution.status is StoryStatus.IN_PROGRESS  # the new owner's to finish
+    assert "story_finished" not in kinds
+
+
+async def test_at_l2_the_merge_waits_for_an_operator_and_proceeds_when_approved(
+    bus: EventBus, tmp_path: Path, settings: Settings
+) -> None:
+    story = write_story(tmp_path / "story.yaml")
+    script = write_script(
+        tmp_path / "script.yaml",
+        {"S-1/pm/1": pm_turn(), "S-1/dev/1": dev_turns("x * 2"), "S-1/cto/1": cto_turn()},
+    )
+    session_id, project = await _session(bus, tmp_path, story, AutonomyLevel.L2)
+    provider = ReplayProvider(ReplayScript.load(script))
+    runner = SessionRunner(
+        bus, session_id, provider=provider, settings=settings, decision_poll_s=0.05
+    )
+
+    async def operator_in_another_terminal() -> str:
+        while True:
+            async with bus.database.session() as db:
+                pending = await EscalationRepository(db).list_pending(session_id)
+                if pending:
+                    assert _git(project, "log", "--merges", "--oneline") == ""  # not yet merged
+                    await EscalationRepository(db).decide(
+                        pending[0].id, EscalationStatus.APPROVED, "alice", "looks right"
+                    )
+                    return pending[0].summary
+            await asyncio.sleep(0.05)
+
+    operator = asyncio.create_task(operator_in_another_terminal())
+    assert await runner.start() is SessionStatus.COMPLETED
+    assert await operator == "merge wave/S-1 into main"
+    async with bus.database.session(readonly=True) as db:
+        (execution,) = await StoryExecutionRepository(db).list_by_session(session_id)
+        (approval,) = await ApprovalRepository(db).list_by_story(execution.id)
+    assert (approval.subject, approval.decision, approval.decided_by) == (
+        ApprovalSubject.MERGE,
+        ApprovalDecision.APPROVED,
+        "alice",
+    )
+    assert "Merge wave/S-1" in _git(project, "log", "-1", "--format=%s", "main")
+
+
+async def test_a_headless_run_rejects_the_merge_and_holds_the_story_unmerged(
+    bus: EventBus, tmp_path: Path, settings: Settings
+) -> None:
+    story = write_story(tmp_path / "story.yaml")
+    script = write_script(
+        tmp_path / "script.yaml",
+        {"S-1/pm/1": pm_turn(), "S-1/dev/1": dev_turns("x * 2"), "S-1/cto/1": cto_turn()},
+    )
+    session_id, project = await _session(bus, tmp_path, story, AutonomyLevel.L2)
+    provider = ReplayProvider(ReplayScript.load(script))
+    runner = SessionRunner(
+        bus, session_id, provider=provider, settings=settings, on_escalation="reject"
+    )
+    assert await runner.start() is SessionStatus.FAILED
+    async with bus.database.session(readonly=True) as db:
+        (execution,) = await StoryExecutionRepository(db).list_by_session(session_id)
+        (approval,) = await ApprovalRepository(db).list_by_story(execution.id)
+    assert execution.status is StoryStatus.BLOCKED
+    assert execution.block_reason == "merge rejected: headless run"
+    assert approval.decision is ApprovalDecision.REJECTED
+    assert approval.reason == "headless run"
+    assert _git(project, "log", "--merges", "--oneline") == ""
+    async with bus.database.session(readonly=True) as db:
+        assert (
+            await EscalationRepository(db).list_pending(session_id) == []
+        )  # decided, not re-asked

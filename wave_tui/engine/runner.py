@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from langgraph.types import Command
 
@@ -20,35 +20,29 @@ from wave_tui.agents.context import SessionLedger, StoryContext
 from wave_tui.checkpoint import WAVECheckpointSaver
 from wave_tui.config import Settings
 from wave_tui.db import (
-    ApprovalRepository,
     CheckpointRepository,
-    EscalationRepository,
     SessionRepository,
     StoryExecutionRepository,
     WaveStoryExecution,
 )
 from wave_tui.domain.enums import (
-    ApprovalDecision,
-    ApprovalSubject,
     AutonomyLevel,
     CheckpointType,
-    EscalationKind,
-    EscalationStatus,
     SessionStatus,
     StoryStatus,
 )
 from wave_tui.domain.gates import Gate
-from wave_tui.domain.state import BudgetState, Phase, SafetyState, WAVEState
+from wave_tui.domain.state import BudgetState, SafetyState, WAVEState
 from wave_tui.domain.story import Story
 from wave_tui.engine.events import EventBus
 from wave_tui.engine.graph import build_graph, checkpoint_serializer
+from wave_tui.engine.outcomes import OnEscalation, StoryOutcomes
 from wave_tui.engine.steps import StepRecorder
-from wave_tui.errors import LeaseHeldError
+from wave_tui.errors import LeaseHeldError, LeaseLostError, WaveError
 from wave_tui.llm import LLMProvider
 from wave_tui.safety import AllowAllGuard, SafetyGuard
 from wave_tui.workspace import WorkspaceTools, Worktree
 
-OnEscalation = Literal["wait", "reject"]
 # Block reasons of stories an operator paused; only these are resumed by `resume`.
 HELD_PREFIXES = ("held", "emergency stop")
 _DONE = {StoryStatus.COMPLETE, StoryStatus.FAILED, StoryStatus.CANCELLED}
@@ -91,14 +85,15 @@ class SessionRunner:
         self.provider = provider
         self.settings = settings
         self.guard = guard or AllowAllGuard()
-        self.on_escalation = on_escalation
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lease_ttl = lease_ttl
-        self.decision_poll_s = decision_poll_s
+        self.outcomes = StoryOutcomes(bus, session_id, on_escalation, decision_poll_s)
         self.saver = WAVECheckpointSaver(self.database, serde=checkpoint_serializer())
         self.graph = build_graph(self.saver)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._held: dict[str, str] = {}
+        # Stories another process owns (lease refused or lost): never run here again this time.
+        self._lost: set[str] = set()
         self._ledger: SessionLedger | None = None
 
     # -- operator commands ------------------------------------------------------------------
@@ -179,7 +174,7 @@ class SessionRunner:
     def _ready(self, execution: WaveStoryExecution, stories: Sequence[WaveStoryExecution]) -> bool:
         if execution.status not in (StoryStatus.PENDING, StoryStatus.IN_PROGRESS):
             return False
-        if execution.story_id in self._held:
+        if execution.story_id in self._held or execution.story_id in self._lost:
             return False
         status = {s.story_id: s.status for s in stories}
         return all(status.get(dep) is StoryStatus.COMPLETE for dep in _depends_on(execution))
@@ -236,26 +231,46 @@ class SessionRunner:
             async with self.database.session() as db:
                 await repo(db).acquire_lease(execution.id, self.owner, self.lease_ttl)
         except LeaseHeldError as held:
-            await self.bus.emit(self.session_id, "lease_refused", {"reason": str(held)})
+            self._lost.add(execution.story_id)  # another live process runs it: not ours to retry
+            await self.bus.emit(
+                self.session_id, "lease_refused", {"story": execution.story_id, "reason": str(held)}
+            )
             return
-        renewal = asyncio.create_task(self._renew_lease(execution.id))
+        renewal = asyncio.create_task(self._renew_lease(execution, asyncio.current_task()))
         try:
             await self._drive(execution, project, root, base)
         except asyncio.CancelledError:
-            await self._stopped(execution, self._held.get(execution.story_id, "cancelled"))
+            if execution.story_id in self._lost:
+                # Another process owns the story now: leave its row alone.
+                await self.bus.emit(self.session_id, "lease_lost", {"story": execution.story_id})
+                return
+            await self.outcomes.stopped(execution, self._held.get(execution.story_id, "cancelled"))
+        except WaveError as problem:
+            # An operational failure of this story (the model API, git, a replay script without
+            # the turn asked for) fails the story, on the record; the other stories go on.
+            await self.outcomes.failed(execution, str(problem))
         finally:
             renewal.cancel()
             with contextlib.suppress(Exception):
                 async with self.database.session() as db:
                     await repo(db).release_lease(execution.id, self.owner)
 
-    async def _renew_lease(self, execution_id: uuid.UUID) -> None:
+    async def _renew_lease(
+        self, execution: WaveStoryExecution, story_task: asyncio.Task[Any] | None
+    ) -> None:
+        """Keep the lease alive; if it was lost, stop the story here so it never runs twice."""
         while True:
             await asyncio.sleep(self.lease_ttl.total_seconds() / 3)
-            async with self.database.session() as db:
-                await StoryExecutionRepository(db).renew_lease(
-                    execution_id, self.owner, self.lease_ttl
-                )
+            try:
+                async with self.database.session() as db:
+                    await StoryExecutionRepository(db).renew_lease(
+                        execution.id, self.owner, self.lease_ttl
+                    )
+            except LeaseLostError:
+                self._lost.add(execution.story_id)
+                if story_task is not None:
+                    story_task.cancel("lease lost")
+                return
 
     async def _drive(
         self, execution: WaveStoryExecution, project: Path, root: Path, base: str | None
@@ -293,13 +308,13 @@ class SessionRunner:
         while True:
             interrupts = await self._stream(graph_input, config, ctx, steps)
             if execution.story_id in self._held:
-                await self._stopped(execution, self._held[execution.story_id])
+                await self.outcomes.stopped(execution, self._held[execution.story_id])
                 return
             if not interrupts:
                 break
-            graph_input = Command(resume=await self._decide(execution, interrupts[0]))
+            graph_input = Command(resume=await self.outcomes.decide(execution, interrupts[0]))
         final = WAVEState.model_validate((await self.graph.aget_state(config)).values)
-        await self._conclude(execution, final, worktree)
+        await self.outcomes.conclude(execution, final, worktree)
 
     async def _stream(
         self, graph_input: Any, config: dict[str, Any], ctx: StoryContext, steps: StepRecorder
@@ -377,98 +392,6 @@ class SessionRunner:
                 {"story": execution.story_id},
                 story_execution_id=execution.id,
             )
-
-    async def _decide(self, execution: WaveStoryExecution, interrupt: Any) -> dict[str, Any]:
-        """Queue the approval the graph waits for and wait for the operator's decision."""
-        request = dict(interrupt.value)
-        async with self.bus.transaction() as recorder:
-            escalation = await EscalationRepository(recorder.db).create(
-                self.session_id,
-                EscalationKind.GATE_APPROVAL,
-                str(request.get("summary", "approval needed")),
-                request,
-                story_execution_id=execution.id,
-                graph_thread_id=str(execution.id),
-                interrupt_id=interrupt.id,
-            )
-            await StoryExecutionRepository(recorder.db).update_metrics(execution.id, phase="review")
-            await recorder.record(
-                self.session_id, "escalation", {"id": escalation.id, "story": execution.story_id,
-                "summary": escalation.summary}, story_execution_id=execution.id,
-            )  # fmt: skip
-        if self.on_escalation == "reject":
-            async with self.database.session() as db:
-                await EscalationRepository(db).decide(
-                    escalation.id, EscalationStatus.REJECTED, "wave (headless)", "headless run"
-                )
-        while True:
-            async with self.database.session(readonly=True) as db:
-                decided = await EscalationRepository(db).get(escalation.id)
-            assert decided is not None
-            if decided.status is not EscalationStatus.PENDING:
-                break
-            await asyncio.sleep(self.decision_poll_s)
-        approved = decided.status is EscalationStatus.APPROVED
-        async with self.bus.transaction() as recorder:
-            await ApprovalRepository(recorder.db).record(
-                self.session_id,
-                execution.id,
-                ApprovalSubject(str(request.get("subject", "merge"))),
-                ApprovalDecision.APPROVED if approved else ApprovalDecision.REJECTED,
-                decided.decided_by or "unknown",
-                reason=decided.reason or (None if approved else "rejected"),
-                escalation_id=decided.id,
-            )
-            await recorder.record(
-                self.session_id, "escalation_decided", {"id": decided.id,
-                "status": str(decided.status), "by": decided.decided_by,
-                "reason": decided.reason}, story_execution_id=execution.id,
-            )  # fmt: skip
-        return {"approved": approved, "reason": decided.reason or ""}
-
-    async def _conclude(
-        self, execution: WaveStoryExecution, final: WAVEState, worktree: Worktree
-    ) -> None:
-        async with self.bus.transaction() as recorder:
-            repo = StoryExecutionRepository(recorder.db)
-            if final.phase is Phase.COMPLETE:
-                created, modified = final.files_created, final.files_modified
-                await repo.complete_execution(
-                    execution.id, tests_passing=True, files_created=created,
-                    files_modified=modified, branch_name=worktree.branch,
-                    commit_sha=final.git.commit_hash,
-                )  # fmt: skip
-            elif final.phase is Phase.HELD:
-                reason = final.gates.hold_reason or "held"
-                await repo.block(execution.id, reason)
-                await EscalationRepository(recorder.db).create(
-                    self.session_id, EscalationKind.RETRY_EXHAUSTED, f"{execution.story_id}: "
-                    f"{reason}", {"story": execution.story_id, "reason": reason},
-                    story_execution_id=execution.id,
-                )  # fmt: skip
-            elif final.phase is Phase.KILLED:
-                await repo.fail_execution(execution.id, f"killed: {final.gates.kill_reason}")
-            else:
-                await repo.fail_execution(execution.id, final.error or f"ended {final.phase}")
-            await recorder.record(
-                self.session_id, "story_finished", {"story": execution.story_id,
-                "phase": final.phase.value, "error": final.error,
-                "hold_reason": final.gates.hold_reason}, story_execution_id=execution.id,
-            )  # fmt: skip
-
-    async def _stopped(self, execution: WaveStoryExecution, reason: str) -> None:
-        """Held or killed by the operator: the graph's last checkpoint stays; the row says why."""
-        async with self.bus.transaction() as recorder:
-            repo = StoryExecutionRepository(recorder.db)
-            current = await repo.require(execution.id)
-            if reason.startswith("killed"):
-                await repo.cancel_execution(execution.id, reason)
-            elif current.status is not StoryStatus.BLOCKED:
-                await repo.block(execution.id, reason)
-            await recorder.record(
-                self.session_id, "story_stopped", {"story": execution.story_id,
-                "reason": reason}, story_execution_id=execution.id,
-            )  # fmt: skip
 
 
 def _was_held(execution: WaveStoryExecution) -> bool:

@@ -1,0 +1,149 @@
+"""How a story's run ends up on the record: its final status, an operator's decision it waited
+for, a failure, or an operator's stop; each with its event, in one transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from wave_tui.db import (
+    ApprovalRepository,
+    EscalationRepository,
+    StoryExecutionRepository,
+    WaveStoryExecution,
+)
+from wave_tui.domain.enums import (
+    ApprovalDecision,
+    ApprovalSubject,
+    EscalationKind,
+    EscalationStatus,
+    StoryStatus,
+)
+from wave_tui.domain.state import Phase, WAVEState
+from wave_tui.engine.events import EventBus
+from wave_tui.workspace import Worktree
+
+OnEscalation = Literal["wait", "reject"]
+
+
+@dataclass
+class StoryOutcomes:
+    bus: EventBus
+    session_id: uuid.UUID
+    on_escalation: OnEscalation = "wait"
+    decision_poll_s: float = 0.5
+
+    async def decide(self, execution: WaveStoryExecution, interrupt: Any) -> dict[str, Any]:
+        """Queue the approval the graph waits for and wait for the operator's decision."""
+        request = dict(interrupt.value)
+        async with self.bus.transaction() as recorder:
+            escalation = await EscalationRepository(recorder.db).create(
+                self.session_id,
+                EscalationKind.GATE_APPROVAL,
+                str(request.get("summary", "approval needed")),
+                request,
+                story_execution_id=execution.id,
+                graph_thread_id=str(execution.id),
+                interrupt_id=interrupt.id,
+            )
+            await StoryExecutionRepository(recorder.db).update_metrics(execution.id, phase="review")
+            await recorder.record(
+                self.session_id, "escalation", {"id": escalation.id, "story": execution.story_id,
+                "summary": escalation.summary}, story_execution_id=execution.id,
+            )  # fmt: skip
+        if self.on_escalation == "reject":
+            async with self.bus.database.session() as db:
+                await EscalationRepository(db).decide(
+                    escalation.id, EscalationStatus.REJECTED, "wave (headless)", "headless run"
+                )
+        while True:
+            async with self.bus.database.session(readonly=True) as db:
+                decided = await EscalationRepository(db).get(escalation.id)
+            assert decided is not None
+            if decided.status is not EscalationStatus.PENDING:
+                break
+            await asyncio.sleep(self.decision_poll_s)
+        approved = decided.status is EscalationStatus.APPROVED
+        async with self.bus.transaction() as recorder:
+            await ApprovalRepository(recorder.db).record(
+                self.session_id,
+                execution.id,
+                ApprovalSubject(str(request.get("subject", "merge"))),
+                ApprovalDecision.APPROVED if approved else ApprovalDecision.REJECTED,
+                decided.decided_by or "unknown",
+                reason=decided.reason or (None if approved else "rejected"),
+                escalation_id=decided.id,
+            )
+            await recorder.record(
+                self.session_id, "escalation_decided", {"id": decided.id,
+                "status": str(decided.status), "by": decided.decided_by,
+                "reason": decided.reason}, story_execution_id=execution.id,
+            )  # fmt: skip
+        return {"approved": approved, "reason": decided.reason or ""}
+
+    async def conclude(
+        self, execution: WaveStoryExecution, final: WAVEState, worktree: Worktree
+    ) -> None:
+        async with self.bus.transaction() as recorder:
+            repo = StoryExecutionRepository(recorder.db)
+            if final.phase is Phase.COMPLETE:
+                created, modified = final.files_created, final.files_modified
+                await repo.complete_execution(
+                    execution.id, tests_passing=True, files_created=created,
+                    files_modified=modified, branch_name=worktree.branch,
+                    commit_sha=final.git.commit_hash,
+                )  # fmt: skip
+            elif final.phase is Phase.HELD:
+                reason = final.gates.hold_reason or "held"
+                await repo.block(execution.id, reason)
+                if (kind := _escalation_for(reason)) is not None:
+                    await EscalationRepository(recorder.db).create(
+                        self.session_id, kind, f"{execution.story_id}: {reason}",
+                        {"story": execution.story_id, "reason": reason},
+                        story_execution_id=execution.id,
+                    )  # fmt: skip
+            elif final.phase is Phase.KILLED:
+                await repo.fail_execution(execution.id, f"killed: {final.gates.kill_reason}")
+            else:
+                await repo.fail_execution(execution.id, final.error or f"ended {final.phase}")
+            await recorder.record(
+                self.session_id, "story_finished", {"story": execution.story_id,
+                "phase": final.phase.value, "error": final.error,
+                "hold_reason": final.gates.hold_reason}, story_execution_id=execution.id,
+            )  # fmt: skip
+
+    async def failed(self, execution: WaveStoryExecution, reason: str) -> None:
+        async with self.bus.transaction() as recorder:
+            repo = StoryExecutionRepository(recorder.db)
+            if (await repo.require(execution.id)).status is StoryStatus.PENDING:
+                await repo.start_execution(execution.id)
+            await repo.fail_execution(execution.id, reason)
+            await recorder.record(
+                self.session_id, "story_failed", {"story": execution.story_id,
+                "error": reason}, story_execution_id=execution.id,
+            )  # fmt: skip
+
+    async def stopped(self, execution: WaveStoryExecution, reason: str) -> None:
+        """Held or killed by the operator: the graph's last checkpoint stays; the row says why."""
+        async with self.bus.transaction() as recorder:
+            repo = StoryExecutionRepository(recorder.db)
+            current = await repo.require(execution.id)
+            if reason.startswith("killed"):
+                await repo.cancel_execution(execution.id, reason)
+            elif current.status is not StoryStatus.BLOCKED:
+                await repo.block(execution.id, reason)
+            await recorder.record(
+                self.session_id, "story_stopped", {"story": execution.story_id,
+                "reason": reason}, story_execution_id=execution.id,
+            )  # fmt: skip
+
+
+def _escalation_for(hold_reason: str) -> EscalationKind | None:
+    """What the operator is asked when a story is held; a rejected approval asks nothing more."""
+    if hold_reason.startswith(("stuck", "QA failed")):
+        return EscalationKind.RETRY_EXHAUSTED
+    if hold_reason.startswith("CTO"):
+        return EscalationKind.GATE_APPROVAL
+    return None
