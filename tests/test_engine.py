@@ -147,6 +147,8 @@ async def test_a_failing_first_attempt_is_fixed_on_iteration_two_and_merged(
     gates = {c.gate for c in checkpoints if c.checkpoint_type is CheckpointType.GATE}
     assert {Gate.GATE_1, Gate.GATE_3, Gate.GATE_4, Gate.GATE_5, Gate.GATE_6, Gate.GATE_7} <= gates
     assert checkpoints[-1].checkpoint_type is CheckpointType.STORY_START
+    assert checkpoints[0].checkpoint_type is CheckpointType.STORY_COMPLETE
+    assert checkpoints[0].parent_checkpoint_id == checkpoints[1].id
     saver = WAVECheckpointSaver(bus.database, serde=checkpoint_serializer())
     for checkpoint in checkpoints[:-1]:
         config = {"configurable": {"thread_id": str(execution.id), "checkpoint_ns": "",
@@ -384,3 +386,37 @@ async def test_a_headless_run_rejects_the_merge_and_holds_the_story_unmerged(
         assert (
             await EscalationRepository(db).list_pending(session_id) == []
         )  # decided, not re-asked
+
+
+async def test_an_emergency_stop_after_gate_3_resumes_without_rerunning_finished_nodes(
+    bus: EventBus, tmp_path: Path, settings: Settings
+) -> None:
+    story = write_story(tmp_path / "story.yaml")
+    script = write_script(
+        tmp_path / "script.yaml",
+        {"S-1/pm/1": pm_turn(), "S-1/dev/1": dev_turns("x * 2"), "S-1/cto/1": cto_turn()},
+    )
+    session_id, _ = await _session(bus, tmp_path, story)
+    first, first_provider = _runner(bus, session_id, script, settings)
+    events = bus.subscribe()
+
+    async def stop_everything_after_gate_3() -> None:
+        async for event in events:
+            if event.kind == "step" and event.payload.get("gate") == "gate-3":
+                first.kill(None, "power cut")  # cancels the running task mid-graph
+                return
+
+    watcher = asyncio.create_task(stop_everything_after_gate_3())
+    await first.start()
+    await watcher
+    async with bus.database.session(readonly=True) as db:
+        (stopped,) = await StoryExecutionRepository(db).list_by_session(session_id)
+    assert stopped.status is StoryStatus.BLOCKED
+    assert stopped.block_reason == "emergency stop: power cut"
+    assert stopped.lease_owner is None
+    assert first_provider.calls == ["S-1/pm/1#0", "S-1/dev/1#0", "S-1/dev/1#1"]
+
+    second, second_provider = _runner(bus, session_id, script, settings)
+    assert await second.resume(None) == ["S-1"]
+    assert await second.start() is SessionStatus.COMPLETED
+    assert second_provider.calls == ["S-1/cto/1#0"]  # pm and dev were not asked again

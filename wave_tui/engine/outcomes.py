@@ -17,12 +17,14 @@ from wave_tui.db import (
 from wave_tui.domain.enums import (
     ApprovalDecision,
     ApprovalSubject,
+    CheckpointType,
     EscalationKind,
     EscalationStatus,
     StoryStatus,
 )
 from wave_tui.domain.state import Phase, WAVEState
 from wave_tui.engine.events import EventBus
+from wave_tui.engine.steps import StepRecorder
 from wave_tui.workspace import Worktree
 
 OnEscalation = Literal["wait", "reject"]
@@ -84,10 +86,22 @@ class StoryOutcomes:
         return {"approved": approved, "reason": decided.reason or ""}
 
     async def conclude(
-        self, execution: WaveStoryExecution, final: WAVEState, worktree: Worktree
+        self,
+        execution: WaveStoryExecution,
+        final: WAVEState,
+        worktree: Worktree,
+        steps: StepRecorder,
+        graph_checkpoint_id: str,
     ) -> None:
+        """The final status, its event and (complete or failed) its checkpoint: one transaction."""
         async with self.bus.transaction() as recorder:
             repo = StoryExecutionRepository(recorder.db)
+            if final.phase is Phase.COMPLETE:
+                await steps.write(
+                    recorder, "end", final, graph_checkpoint_id, CheckpointType.STORY_COMPLETE
+                )
+            elif final.phase in (Phase.FAILED, Phase.KILLED):
+                await steps.write(recorder, "end", final, graph_checkpoint_id, CheckpointType.ERROR)
             if final.phase is Phase.COMPLETE:
                 created, modified = final.files_created, final.files_modified
                 await repo.complete_execution(

@@ -298,13 +298,16 @@ class SessionRunner:
         if snapshot.values:
             graph_input = None  # a thread exists: continue where it stopped
             steps.last_checkpoint = await self._latest_checkpoint(story.id)
-            await self._mark_running(execution, resumed=True)
+            await self._mark_resumed(execution)
         else:
             graph_input = self._initial_state(story, execution, worktree)
-            await self._mark_running(execution, resumed=False)
-            steps.last_checkpoint = await steps.record(
-                "start", graph_input, "", CheckpointType.STORY_START
-            )
+            async with self.bus.transaction() as recorder:
+                await StoryExecutionRepository(recorder.db).start_execution(execution.id)
+                await recorder.record(
+                    self.session_id, "story_started", {"story": story.id},
+                    story_execution_id=execution.id,
+                )  # fmt: skip
+                await steps.write(recorder, "start", graph_input, "", CheckpointType.STORY_START)
         while True:
             interrupts = await self._stream(graph_input, config, ctx, steps)
             if execution.story_id in self._held:
@@ -313,8 +316,11 @@ class SessionRunner:
             if not interrupts:
                 break
             graph_input = Command(resume=await self.outcomes.decide(execution, interrupts[0]))
-        final = WAVEState.model_validate((await self.graph.aget_state(config)).values)
-        await self.outcomes.conclude(execution, final, worktree)
+        snapshot = await self.graph.aget_state(config)
+        final = WAVEState.model_validate(snapshot.values)
+        await self.outcomes.conclude(
+            execution, final, worktree, steps, snapshot.config["configurable"]["checkpoint_id"]
+        )
 
     async def _stream(
         self, graph_input: Any, config: dict[str, Any], ctx: StoryContext, steps: StepRecorder
@@ -380,18 +386,15 @@ class SessionRunner:
             latest = await CheckpointRepository(db).get_latest_by_story(self.session_id, story_id)
             return latest.id if latest else None
 
-    async def _mark_running(self, execution: WaveStoryExecution, *, resumed: bool) -> None:
+    async def _mark_resumed(self, execution: WaveStoryExecution) -> None:
         async with self.bus.transaction() as recorder:
             repo = StoryExecutionRepository(recorder.db)
-            current = await repo.require(execution.id)
-            if current.status is not StoryStatus.IN_PROGRESS:
+            if (await repo.require(execution.id)).status is not StoryStatus.IN_PROGRESS:
                 await repo.start_execution(execution.id)
             await recorder.record(
-                self.session_id,
-                "story_resumed" if resumed else "story_started",
-                {"story": execution.story_id},
+                self.session_id, "story_resumed", {"story": execution.story_id},
                 story_execution_id=execution.id,
-            )
+            )  # fmt: skip
 
 
 def _was_held(execution: WaveStoryExecution) -> bool:

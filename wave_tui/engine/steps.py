@@ -11,7 +11,7 @@ from wave_tui.db import CheckpointRepository, SessionRepository, StoryExecutionR
 from wave_tui.domain.enums import CheckpointType
 from wave_tui.domain.gates import Gate
 from wave_tui.domain.state import Phase, WAVEState
-from wave_tui.engine.events import EventBus
+from wave_tui.engine.events import EventBus, Recorder
 
 # The gate each node decides; a step of any other node is an agent handoff.
 NODE_GATES: dict[str, Gate] = {
@@ -40,6 +40,19 @@ class StepRecorder:
     async def record(
         self, node: str, state: WAVEState, graph_checkpoint_id: str, kind: CheckpointType | None
     ) -> int:
+        """Record one step in a transaction of its own."""
+        async with self.bus.transaction() as recorder:
+            return await self.write(recorder, node, state, graph_checkpoint_id, kind)
+
+    async def write(
+        self,
+        recorder: Recorder,
+        node: str,
+        state: WAVEState,
+        graph_checkpoint_id: str,
+        kind: CheckpointType | None,
+    ) -> int:
+        """Record one step inside the caller's transaction (with its status change, if any)."""
         gate = NODE_GATES.get(node)
         result = state.gates.results.get(gate.value) if gate else None
         if kind is None:
@@ -52,54 +65,53 @@ class StepRecorder:
         tokens = state.budget.tokens_used - self.charged_tokens
         cost = state.budget.cost_usd - self.charged_cost
         evidence = state.gates.results.get(Gate.GATE_4.value)
-        async with self.bus.transaction() as recorder:
-            stories = StoryExecutionRepository(recorder.db)
-            await stories.update_metrics(
-                self.execution_id,
-                token_count=state.budget.tokens_used,
-                cost_usd=state.budget.cost_usd,
-                iteration=state.iteration,
-                recycle_count=state.gates.recycle_count,
-                ac_total=len(state.acceptance_criteria),
-                ac_passed=_ac_passed(state),
-                current_gate=_current_gate(state),
-                phase=state.phase.value,
-                agent=state.current_agent,
-                tests_passing=evidence.passed if evidence else None,
+        stories = StoryExecutionRepository(recorder.db)
+        await stories.update_metrics(
+            self.execution_id,
+            token_count=state.budget.tokens_used,
+            cost_usd=state.budget.cost_usd,
+            iteration=state.iteration,
+            recycle_count=state.gates.recycle_count,
+            ac_total=len(state.acceptance_criteria),
+            ac_passed=_ac_passed(state),
+            current_gate=_current_gate(state),
+            phase=state.phase.value,
+            agent=state.current_agent,
+            tests_passing=evidence.passed if evidence else None,
+        )
+        if tokens or cost:
+            await SessionRepository(recorder.db).charge(
+                self.session_id, tokens=tokens, cost_usd=cost
             )
-            if tokens or cost:
-                await SessionRepository(recorder.db).charge(
-                    self.session_id, tokens=tokens, cost_usd=cost
-                )
-            checkpoint = await CheckpointRepository(recorder.db).create(
-                self.session_id,
-                kind,
-                f"{node}: {state.phase.value}",
-                state.model_dump(mode="json"),
-                story_execution_id=self.execution_id,
-                story_id=self.story_id,
-                gate=gate if kind is CheckpointType.GATE else None,
-                parent_checkpoint_id=self.last_checkpoint,
-                graph_thread_id=self.thread_id,
-                graph_checkpoint_id=graph_checkpoint_id,
-            )
-            await recorder.record(
-                self.session_id,
-                "step",
-                {
-                    "story": self.story_id,
-                    "node": node,
-                    "phase": state.phase.value,
-                    "gate": gate.value if gate and result else None,
-                    "passed": result.passed if result else None,
-                    "evidence": result.evidence[:8] if result else [],
-                    "tokens": state.budget.tokens_used,
-                    "cost_usd": str(state.budget.cost_usd),
-                    "checkpoint": checkpoint.id,
-                },
-                story_execution_id=self.execution_id,
-                agent=state.current_agent,
-            )
+        checkpoint = await CheckpointRepository(recorder.db).create(
+            self.session_id,
+            kind,
+            f"{node}: {state.phase.value}",
+            state.model_dump(mode="json"),
+            story_execution_id=self.execution_id,
+            story_id=self.story_id,
+            gate=gate if kind is CheckpointType.GATE else None,
+            parent_checkpoint_id=self.last_checkpoint,
+            graph_thread_id=self.thread_id,
+            graph_checkpoint_id=graph_checkpoint_id,
+        )
+        await recorder.record(
+            self.session_id,
+            "step",
+            {
+                "story": self.story_id,
+                "node": node,
+                "phase": state.phase.value,
+                "gate": gate.value if gate and result else None,
+                "passed": result.passed if result else None,
+                "evidence": result.evidence[:8] if result else [],
+                "tokens": state.budget.tokens_used,
+                "cost_usd": str(state.budget.cost_usd),
+                "checkpoint": checkpoint.id,
+            },
+            story_execution_id=self.execution_id,
+            agent=state.current_agent,
+        )
         self.charged_tokens, self.charged_cost = state.budget.tokens_used, state.budget.cost_usd
         self.last_checkpoint = checkpoint.id
         return checkpoint.id
