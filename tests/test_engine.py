@@ -94,6 +94,16 @@ def _runner(
     return SessionRunner(bus, session_id, provider=provider, settings=settings), provider
 
 
+def _first_time_right(tmp_path: Path) -> Path:
+    """A script in which the story passes QA on the first attempt."""
+    conversations = {
+        "S-1/pm/1": pm_turn(),
+        "S-1/dev/1": dev_turns("x * 2"),
+        "S-1/cto/1": cto_turn(),
+    }
+    return write_script(tmp_path / "script.yaml", conversations)
+
+
 def _pytest(project: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
@@ -227,10 +237,7 @@ async def test_a_held_story_resumes_from_its_thread_without_rerunning_finished_n
     bus: EventBus, tmp_path: Path, settings: Settings
 ) -> None:
     story = write_story(tmp_path / "story.yaml")
-    script = write_script(
-        tmp_path / "script.yaml",
-        {"S-1/pm/1": pm_turn(), "S-1/dev/1": dev_turns("x * 2"), "S-1/cto/1": cto_turn()},
-    )
+    script = _first_time_right(tmp_path)
     session_id, _ = await _session(bus, tmp_path, story)
     first, first_provider = _runner(bus, session_id, script, settings)
     events = bus.subscribe()
@@ -284,10 +291,7 @@ async def test_a_runner_that_loses_its_lease_stops_the_story_and_leaves_the_row_
     bus: EventBus, tmp_path: Path, settings: Settings
 ) -> None:
     story = write_story(tmp_path / "story.yaml")
-    script = write_script(
-        tmp_path / "script.yaml",
-        {"S-1/pm/1": pm_turn(), "S-1/dev/1": dev_turns("x * 2"), "S-1/cto/1": cto_turn()},
-    )
+    script = _first_time_right(tmp_path)
     session_id, _ = await _session(bus, tmp_path, story)
     slow = {**yaml.safe_load(script.read_text()), "latency_s": 0.5}  # time to notice the theft
     provider = ReplayProvider(ReplayScript.from_data(slow))
@@ -324,10 +328,7 @@ async def test_at_l2_the_merge_waits_for_an_operator_and_proceeds_when_approved(
     bus: EventBus, tmp_path: Path, settings: Settings
 ) -> None:
     story = write_story(tmp_path / "story.yaml")
-    script = write_script(
-        tmp_path / "script.yaml",
-        {"S-1/pm/1": pm_turn(), "S-1/dev/1": dev_turns("x * 2"), "S-1/cto/1": cto_turn()},
-    )
+    script = _first_time_right(tmp_path)
     session_id, project = await _session(bus, tmp_path, story, AutonomyLevel.L2)
     provider = ReplayProvider(ReplayScript.load(script))
     runner = SessionRunner(
@@ -364,10 +365,7 @@ async def test_a_headless_run_rejects_the_merge_and_holds_the_story_unmerged(
     bus: EventBus, tmp_path: Path, settings: Settings
 ) -> None:
     story = write_story(tmp_path / "story.yaml")
-    script = write_script(
-        tmp_path / "script.yaml",
-        {"S-1/pm/1": pm_turn(), "S-1/dev/1": dev_turns("x * 2"), "S-1/cto/1": cto_turn()},
-    )
+    script = _first_time_right(tmp_path)
     session_id, project = await _session(bus, tmp_path, story, AutonomyLevel.L2)
     provider = ReplayProvider(ReplayScript.load(script))
     runner = SessionRunner(
@@ -392,10 +390,7 @@ async def test_an_emergency_stop_after_gate_3_resumes_without_rerunning_finished
     bus: EventBus, tmp_path: Path, settings: Settings
 ) -> None:
     story = write_story(tmp_path / "story.yaml")
-    script = write_script(
-        tmp_path / "script.yaml",
-        {"S-1/pm/1": pm_turn(), "S-1/dev/1": dev_turns("x * 2"), "S-1/cto/1": cto_turn()},
-    )
+    script = _first_time_right(tmp_path)
     session_id, _ = await _session(bus, tmp_path, story)
     first, first_provider = _runner(bus, session_id, script, settings)
     events = bus.subscribe()

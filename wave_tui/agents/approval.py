@@ -9,7 +9,8 @@ from typing import Any
 
 from langgraph.types import interrupt
 
-from wave_tui.domain.state import GateStatus, Phase, WAVEState, utcnow
+from wave_tui.agents.common import held
+from wave_tui.domain.state import WAVEState, utcnow
 
 
 async def approval_node(state: WAVEState) -> dict[str, Any]:
@@ -20,14 +21,5 @@ async def approval_node(state: WAVEState) -> dict[str, Any]:
     decided = {**pending, "decided": True, "approved": approved, "reason": reason}
     if approved:
         return {"pending_approval": decided, "updated_at": utcnow()}
-    return {
-        "pending_approval": decided,
-        "phase": Phase.HELD,
-        "gates": state.gates.model_copy(
-            update={
-                "gate_status": GateStatus.HOLD,
-                "hold_reason": f"{pending.get('subject', 'approval')} rejected: {reason}",
-            }
-        ),
-        "updated_at": utcnow(),
-    }
+    rejected = f"{pending.get('subject', 'approval')} rejected: {reason}"
+    return held(state, "operator", rejected) | {"pending_approval": decided}

@@ -10,7 +10,7 @@ from langgraph.runtime import Runtime
 
 from wave_tui.agents.context import StoryContext
 from wave_tui.agents.conversation import Spend
-from wave_tui.domain.state import AgentOutput, Phase, WAVEState, utcnow
+from wave_tui.domain.state import AgentOutput, GateStatus, Phase, WAVEState, utcnow
 
 
 def context_of(runtime: Runtime[StoryContext]) -> StoryContext:
@@ -54,3 +54,16 @@ def failed(state: WAVEState, agent: str, reason: str, spend: Spend | None = None
     if spend is not None:
         update.update(spent(state, spend))
     return update
+
+
+def held(state: WAVEState, agent: str, reason: str) -> dict[str, Any]:
+    """The update that holds the story for the operator, saying why."""
+    return {
+        "current_agent": agent,
+        "phase": Phase.HELD,
+        "gates": state.gates.model_copy(
+            update={"gate_status": GateStatus.HOLD, "hold_reason": reason}
+        ),
+        "agent_outputs": output(agent, "hold", reason),
+        "updated_at": utcnow(),
+    }

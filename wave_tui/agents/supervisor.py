@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from wave_tui.agents.common import output
+from wave_tui.agents.common import held, output
 from wave_tui.domain.gates import Gate
 from wave_tui.domain.state import STOPPED_PHASES, GateStatus, Phase, WAVEState, utcnow
 
@@ -49,12 +49,4 @@ def route_after_supervisor(state: WAVEState) -> Route:
 
 
 def _hold(state: WAVEState, reason: str) -> dict[str, Any]:
-    return {
-        "current_agent": AGENT,
-        "phase": Phase.HELD,
-        "gates": state.gates.model_copy(
-            update={"gate_status": GateStatus.HOLD, "hold_reason": reason}
-        ),
-        "agent_outputs": output(AGENT, "hold", reason),
-        "updated_at": utcnow(),
-    }
+    return held(state, AGENT, reason)
