@@ -51,6 +51,7 @@ from wave_tui.engine.events import EventBus
 from wave_tui.engine.graph import checkpoint_serializer
 from wave_tui.engine.runner import SessionRunner
 from wave_tui.engine.sessions import create_session
+from wave_tui.errors import InvalidTransitionError, NotFoundError
 from wave_tui.llm import ReplayProvider, ReplayScript
 
 
@@ -415,3 +416,26 @@ async def test_an_emergency_stop_after_gate_3_resumes_without_rerunning_finished
     assert await second.resume(None) == ["S-1"]
     assert await second.start() is SessionStatus.COMPLETED
     assert second_provider.calls == ["S-1/cto/1#0"]  # pm and dev were not asked again
+
+
+async def test_a_manual_checkpoint_points_at_the_story_s_latest_graph_checkpoint(
+    bus: EventBus, tmp_path: Path, settings: Settings
+) -> None:
+    story = write_story(tmp_path / "story.yaml")
+    session_id, _ = await _session(bus, tmp_path, story)
+    runner, _provider = _runner(bus, session_id, _first_time_right(tmp_path), settings)
+    with pytest.raises(InvalidTransitionError, match="has not started"):
+        await runner.manual_checkpoint("S-1", "too early")
+    await runner.start()
+    checkpoint_id = await runner.manual_checkpoint("S-1", "before the release")
+    async with bus.database.session(readonly=True) as db:
+        checkpoints = await CheckpointRepository(db).list_by_story(session_id, "S-1")
+    manual, complete = checkpoints[0], checkpoints[1]
+    assert manual.id == checkpoint_id
+    assert manual.checkpoint_type is CheckpointType.MANUAL
+    assert manual.checkpoint_name == "before the release"
+    assert manual.parent_checkpoint_id == complete.id
+    assert manual.graph_checkpoint_id == complete.graph_checkpoint_id
+    assert manual.state["phase"] == "complete"
+    with pytest.raises(NotFoundError):
+        await runner.manual_checkpoint("NOPE-1", "x")

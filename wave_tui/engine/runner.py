@@ -38,7 +38,13 @@ from wave_tui.engine.events import EventBus
 from wave_tui.engine.graph import build_graph, checkpoint_serializer
 from wave_tui.engine.outcomes import OnEscalation, StoryOutcomes
 from wave_tui.engine.steps import StepRecorder
-from wave_tui.errors import LeaseHeldError, LeaseLostError, WaveError
+from wave_tui.errors import (
+    InvalidTransitionError,
+    LeaseHeldError,
+    LeaseLostError,
+    NotFoundError,
+    WaveError,
+)
 from wave_tui.llm import LLMProvider
 from wave_tui.safety import AllowAllGuard, SafetyGuard
 from wave_tui.workspace import WorkspaceTools, Worktree
@@ -126,6 +132,37 @@ class SessionRunner:
             self._held[sid] = f"{'killed' if story_id else 'emergency stop'}: {reason}"
             if (task := self._tasks.get(sid)) is not None:
                 task.cancel(self._held[sid])
+
+    async def manual_checkpoint(self, story_id: str, name: str) -> int:
+        """Mark the story's latest graph checkpoint as a named point the operator can return to."""
+        async with self.database.session(readonly=True) as db:
+            execution = await StoryExecutionRepository(db).get_by_story(self.session_id, story_id)
+        if execution is None:
+            raise NotFoundError(f"story {story_id} is not in session {self.session_id}")
+        snapshot = await self.graph.aget_state({"configurable": {"thread_id": str(execution.id)}})
+        if not snapshot.values:
+            raise InvalidTransitionError(f"story {story_id} has not started: nothing to checkpoint")
+        state = WAVEState.model_validate(snapshot.values)
+        async with self.bus.transaction() as recorder:
+            latest = await CheckpointRepository(recorder.db).get_latest_by_story(
+                self.session_id, story_id
+            )
+            checkpoint = await CheckpointRepository(recorder.db).create(
+                self.session_id,
+                CheckpointType.MANUAL,
+                name,
+                state.model_dump(mode="json"),
+                story_execution_id=execution.id,
+                story_id=story_id,
+                parent_checkpoint_id=latest.id if latest else None,
+                graph_thread_id=str(execution.id),
+                graph_checkpoint_id=snapshot.config["configurable"]["checkpoint_id"],
+            )
+            await recorder.record(
+                self.session_id, "manual_checkpoint", {"story": story_id, "name": name,
+                "checkpoint": checkpoint.id}, story_execution_id=execution.id,
+            )  # fmt: skip
+        return checkpoint.id
 
     def _targets(self, story_id: str | None) -> list[str]:
         return [story_id] if story_id else list(self._tasks)
