@@ -67,6 +67,8 @@ def test_a_story_runs_through_the_real_sdk_and_is_recorded_for_replay(tmp_path: 
     assert tools[0] == ["submit_plan"]
     assert {"write_file", "read_file", "list_files", "run_command", "finish"} == set(tools[1])
     assert tools[3] == ["submit_review"]
+    # The CTO reviews with QA's evidence: the passing test that names the criterion.
+    assert "AC-1: tests/test_double.py::test_ac_1_doubles" in str(requests[3].body["messages"])
     follow_up = requests[2].body["messages"]
     results = [b for b in follow_up[-1]["content"] if b["type"] == "tool_result"]
     assert [b["tool_use_id"] for b in results] == ["toolu_w1", "toolu_w2"]

@@ -13,6 +13,7 @@ from typing import Any
 
 from wave_tui.config import Settings
 from wave_tui.db import Database
+from wave_tui.db.types import utcnow
 from wave_tui.domain.enums import AutonomyLevel, SessionStatus
 from wave_tui.domain.story import Story, load_stories
 from wave_tui.engine.events import Event, EventBus, Subscription
@@ -174,6 +175,4 @@ def _short(value: Any, limit: int = 80) -> str:
 
 
 def _stamp() -> str:
-    from wave_tui.db.types import utcnow
-
     return utcnow().strftime("%Y%m%d-%H%M%S")

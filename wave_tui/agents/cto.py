@@ -35,11 +35,6 @@ async def cto_node(state: WAVEState, runtime: Runtime[StoryContext]) -> dict[str
         return ToolOutcome("review recorded", answer=dict(call.input))
 
     qa = state.gates.results.get(Gate.GATE_4.value)
-    evidence = {
-        line.split(":", 1)[0]: [line.split(":", 1)[1].strip()]
-        for line in (qa.evidence[1:] if qa else [])
-        if ":" in line
-    }
     summaries = [out.result for out in state.agent_outputs if out.agent == "dev"]
     spend = Spend()
     try:
@@ -53,7 +48,7 @@ async def cto_node(state: WAVEState, runtime: Runtime[StoryContext]) -> dict[str
                 ctx.story,
                 state.plan or "",
                 summaries[-1] if summaries else "",
-                evidence,
+                state.ac_evidence,
                 qa.evidence[0] if qa and qa.evidence else "",
             ),
             tools=[prompts.SUBMIT_REVIEW],

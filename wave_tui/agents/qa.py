@@ -62,7 +62,7 @@ async def qa_node(state: WAVEState, runtime: Runtime[StoryContext]) -> dict[str,
          "output": result.output[-4000:]},
     )  # fmt: skip
     update = _verdict(state, passed, evidence, summary, result.output)
-    update.update(counts)
+    update.update(counts, ac_evidence=evidence_by_ac)
     if passed:
         covered = len(evidence_by_ac) - len(uncovered(evidence_by_ac))
         update["agent_outputs"] = output(AGENT, "tests", f"{summary}; {covered} ACs evidenced")

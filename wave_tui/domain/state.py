@@ -187,6 +187,8 @@ class WAVEState(BaseModel):
     files_created: list[str] = Field(default_factory=list)
     files_modified: list[str] = Field(default_factory=list)
     tests_passed: int = Field(default=0, ge=0)
+    # Per acceptance criterion, the passing tests that name it (QA's last run).
+    ac_evidence: dict[str, list[str]] = Field(default_factory=dict)
     tests_failed: int = Field(default=0, ge=0)
     test_output: str = ""
 

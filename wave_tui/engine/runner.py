@@ -364,26 +364,29 @@ class SessionRunner:
     ) -> list[Any]:
         node: str | None = None
         interrupts: list[Any] = []
-        async for mode, chunk in self.graph.astream(
+        stream = self.graph.astream(
             graph_input,
             config,
             context=ctx,
             stream_mode=["updates", "checkpoints"],
             durability=self.settings.checkpoint_durability,
-        ):
-            if mode == "updates":
-                if "__interrupt__" in chunk:
-                    interrupts.extend(chunk["__interrupt__"])
-                else:
-                    node = next(iter(chunk), None)
-            elif mode == "checkpoints" and node is not None:
-                state = WAVEState.model_validate(chunk["values"])
-                await steps.record(
-                    node, state, chunk["config"]["configurable"]["checkpoint_id"], None
-                )
-                node = None
-                if ctx.story.id in self._held:
-                    break
+        )
+        # Closed explicitly: a hold leaves the loop early and must not leave the run open.
+        async with contextlib.aclosing(stream):
+            async for mode, chunk in stream:
+                if mode == "updates":
+                    if "__interrupt__" in chunk:
+                        interrupts.extend(chunk["__interrupt__"])
+                    else:
+                        node = next(iter(chunk), None)
+                elif mode == "checkpoints" and node is not None:
+                    state = WAVEState.model_validate(chunk["values"])
+                    await steps.record(
+                        node, state, chunk["config"]["configurable"]["checkpoint_id"], None
+                    )
+                    node = None
+                    if ctx.story.id in self._held:
+                        break
         return interrupts
 
     def _initial_state(

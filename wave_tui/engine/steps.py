@@ -121,7 +121,7 @@ def _ac_passed(state: WAVEState) -> int:
     qa = state.gates.results.get(Gate.GATE_4.value)
     if qa is None or not qa.passed:
         return 0
-    return sum(1 for line in qa.evidence[1:] if "no passing test" not in line)
+    return sum(1 for tests in state.ac_evidence.values() if tests)
 
 
 def _current_gate(state: WAVEState) -> Gate:
