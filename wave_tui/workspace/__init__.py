@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from wave_tui.domain.globs import matches_glob
 from wave_tui.workspace.commands import CommandResult, child_environment, run_command
 from wave_tui.workspace.git import WorkspaceError, git
-from wave_tui.workspace.tools import ToolResult, WorkspaceTools, matches_glob
+from wave_tui.workspace.tools import ToolResult, WorkspaceTools
 from wave_tui.workspace.worktree import Worktree
 
 __all__ = [
