@@ -13,6 +13,7 @@ SECRETS = [
     "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
     "xoxb-1234567890-abcdefghij",
     "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    "AIzaSyD3xAmPlE-k3yF0rT35t1ngPurp0s3s12x",  # Google: AIza and 35 characters
 ]
 
 
@@ -32,6 +33,14 @@ def test_known_credential_shapes_are_redacted(secret: str) -> None:
         ('password = "correct-horse"', 'password = "'),
         ("postgresql://wave:s3cr3t@db/wave", "postgresql://wave:"),
         ("Authorization: Bearer abcdefghijklmnopqrstu", "Authorization: Bearer "),
+        # the name may be a secret's name alone
+        ("API_KEY=abcd1234efgh", "API_KEY="),
+        ("PASSWORD=hunter22", "PASSWORD="),
+        ("TOKEN: ghx-1234-abcd", "TOKEN: "),
+        # YAML and JSON configuration
+        ("database:\n  password: Xk9mP2vLq8w\n", "database:\n  password: "),
+        ("- token: abcd-efgh-ijkl", "- token: "),
+        ('{"smtp": {"password": "Xk9mP2vLq8w"}}', '{"smtp": {"password": "'),
     ],
 )
 def test_secrets_in_assignments_urls_and_headers_lose_only_the_value(text: str, kept: str) -> None:
@@ -54,6 +63,18 @@ def test_private_key_blocks_are_redacted_whole() -> None:
         'password = request.form["password"]',
         "python -m pytest -q tests/",
         "git diff --stat",
+        # code that only names a secret: a type, a lookup, a parameter, another word's tail
+        "    password: str",
+        "    api_key: SecretStr",
+        "    api_key: str,",
+        "    password: Optional[str] = None",
+        "password: ${DB_PASSWORD}",
+        'password: os.environ["DB_PASSWORD"]',
+        "def connect(host, password: hunter22):",
+        'data = {"password": form["password"]}',
+        "myTOKEN=abcdef123",
+        "max_token: 4096",
+        "AIzaSyD3xAmPlE-k3yF0rT35t1ngPurp0s3s1",  # one character short of a Google key
     ],
 )
 def test_ordinary_code_and_settings_are_left_alone(benign: str) -> None:
@@ -74,3 +95,8 @@ def test_structures_are_redacted_by_key_name_and_by_shape() -> None:
         "empty_secret": None,
     }
     assert value["api_key"] == "anything"  # the input is not modified
+
+
+def test_a_yaml_value_keeps_its_comment_and_the_lines_around_it() -> None:
+    text = "db:\n  password: hunter22  # rotated monthly\n  user: shop\n"
+    assert redact_text(text) == f"db:\n  password: {REDACTED}  # rotated monthly\n  user: shop\n"

@@ -1,7 +1,7 @@
-"""The hook every Dev tool call passes through before it runs, and the verdict it returns.
+"""The hook every agent action passes through before it runs, and the verdict it returns.
 
-Until the rule layer lands (the safety issue), `AllowAllGuard` allows everything and says so:
-its verdicts carry score 1.0 and layer "none", so the record shows nothing was really checked.
+`RuleGuard` (in `rule_guard`) is the real one. `AllowAllGuard` allows everything and says so (score
+1.0, layer "none"): only tests of the engine's plumbing use it.
 """
 
 from __future__ import annotations
@@ -9,7 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from wave_tui.safety.context import SafetyContext
+    from wave_tui.safety.evaluation import SafetyEvaluation
 
 
 class Decision(StrEnum):
@@ -28,6 +32,7 @@ class ToolAction:
     arguments: Mapping[str, Any]
     worktree: str
     forbidden: Sequence[str] = ()
+    context: SafetyContext | None = None  # the story's file rules and text, when known
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +42,19 @@ class Verdict:
     layer: str
     violations: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
     reason: str = ""
+    evaluation: SafetyEvaluation | None = None  # the full evaluation behind the verdict
+
+    def record(self) -> dict[str, Any]:
+        """What the audit trail keeps of this verdict (events, escalations, agent outputs)."""
+        if self.evaluation is not None:
+            return self.evaluation.as_dict()
+        return {
+            "decision": str(self.decision),
+            "score": self.score,
+            "layer": self.layer,
+            "reasoning": self.reason,
+            "violations": [dict(v) for v in self.violations],
+        }
 
 
 class SafetyGuard(Protocol):
@@ -44,7 +62,7 @@ class SafetyGuard(Protocol):
 
 
 class AllowAllGuard:
-    """Scores every action 1.0 without checking it: a placeholder the safety issue replaces."""
+    """Scores every action 1.0 without checking it: for tests of the engine's plumbing only."""
 
     async def evaluate(self, action: ToolAction) -> Verdict:
         return Verdict(Decision.ALLOW, 1.0, layer="none", reason="no safety rules installed")

@@ -15,6 +15,7 @@ _REDIRECTS = ("<<<", "<<-", "<<", "<>", "<&", "<", ">>", ">&", ">|", ">", "&>>",
 _FD_PREFIX = re.compile(r"[0-9]+(?=[<>])|&(?=>)")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9@?$#!*-]")
 _ASSIGN_PREFIX = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\+?=$")
+_ASSIGN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[[^]]*\])?\+?")
 _GLOB = re.compile(r"[*?]|\[.+\]|\{[^}]*,[^}]*\}")
 _ANSI_C = re.compile(
     r"\\(x[0-9a-fA-F]{1,2}|u[0-9a-fA-F]{1,4}|U[0-9a-fA-F]{1,8}|[0-7]{1,3}|c.|.)", re.S
@@ -31,6 +32,9 @@ class Word:
     dynamic: bool = False  # holds $var, ${…}, $(…) or `…`: the value is known only at run time
     expands: bool = False  # unquoted glob or brace expansion: the shell may turn it into others
     quoted: bool = False  # some part was quoted or escaped, so it is never a keyword
+    assignment: bool = (
+        False  # starts with an unquoted `NAME=`: before a command, it sets a variable
+    )
     substitutions: tuple[str, ...] = ()  # inner command lines of $(…) and `…`
     process_substitutions: tuple[str, ...] = ()  # inner command lines of <(…) and >(…)
 
@@ -56,6 +60,7 @@ class _WordParts:
     unquoted: list[str] = field(default_factory=list)
     dynamic: bool = False
     quoted: bool = False
+    assignment: bool = False
     subs: list[str] = field(default_factory=list)
     procs: list[str] = field(default_factory=list)
 
@@ -97,6 +102,9 @@ class _Lexer:
                 self._redirect()
             elif c in "<>":
                 self._redirect()
+            elif s.startswith("((", self.i) and self._after_for():
+                start, self.i = self.i, self._closing(self.i + 1, "(", ")") + 2
+                self.tokens.append(Word(s[start : self.i], dynamic=True, quoted=True))
             elif s.startswith("((", self.i) and self._at_command_start():
                 self.i = self._closing(self.i + 1, "(", ")") + 1  # arithmetic: runs nothing
                 if s.startswith(")", self.i):
@@ -112,6 +120,11 @@ class _Lexer:
 
     def _at_command_start(self) -> bool:
         return not self.tokens or isinstance(self.tokens[-1], Operator)
+
+    def _after_for(self) -> bool:
+        """`for ((i = 0; i < n; i++))`: the header of a C-style loop, kept as one word."""
+        last = self.tokens[-1] if self.tokens else None
+        return isinstance(last, Word) and last.text == "for" and not last.quoted
 
     def _redirect(self) -> None:
         op = next(o for o in _REDIRECTS if self.s.startswith(o, self.i))
@@ -165,6 +178,10 @@ class _Lexer:
             elif c in "$`":
                 self._expansion(parts)
             else:
+                if c == "=" and not parts.assignment:
+                    name = "".join(parts.text)
+                    plain = not parts.quoted and not parts.dynamic
+                    parts.assignment = plain and bool(_ASSIGN_NAME.fullmatch(name))
                 parts.text.append(c)
                 parts.unquoted.append(c)
                 self.i += 1
@@ -179,6 +196,7 @@ class _Lexer:
             dynamic=parts.dynamic,
             expands=bool(_GLOB.search(unquoted)),
             quoted=parts.quoted,
+            assignment=parts.assignment,
             substitutions=tuple(parts.subs),
             process_substitutions=tuple(parts.procs),
         )
@@ -230,7 +248,7 @@ class _Lexer:
                 end += 2 if s[end] == "\\" else 1
             if end >= len(s):
                 self.errors.append("unbalanced $'…' quote")
-            parts.text.append(_ansi_c(s[start + 2 : end]))
+            parts.text.append(decode_escapes(s[start + 2 : end]))
             parts.quoted = True
             self.i = end + 1
         elif nxt == '"' and not in_double_quotes:
@@ -288,8 +306,9 @@ class _Lexer:
         return len(s)
 
 
-def _ansi_c(body: str) -> str:
-    """Decode bash's $'…' escapes, a common way to hide a command name (`$'\\x72m'` is `rm`)."""
+def decode_escapes(body: str) -> str:
+    """Decode bash's $'…' escapes (printf's and `echo -e`'s too), a common way to hide a
+    command name (`$'\\x72m'` is `rm`)."""
 
     def decode(match: re.Match[str]) -> str:
         esc = match.group(1)
