@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from platformdirs import user_data_dir
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
 
 from wave_tui.errors import ConfigError
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+
 APP_NAME = "wave_tui"
 DATABASE_FILE = "wave.db"
+POLICY_FILE = "wave-policy.toml"
 
 # The async driver each database family runs on; other URLs are refused before anything connects.
 _ASYNC_DRIVERS = {
@@ -62,6 +65,13 @@ class Settings(BaseSettings):
         default=0.85, ge=0.0, le=1.0, validation_alias=_env("CONSTITUTIONAL_ESCALATE_THRESHOLD")
     )
 
+    # The project's safety policy; unset means `wave-policy.toml` in the project, if it exists.
+    policy_file: Path | None = Field(default=None, validation_alias=_env("POLICY_FILE"))
+    # Ask the LLM judge too (through the run's model provider) after the rule layer.
+    safety_judge: bool = Field(default=False, validation_alias=_env("SAFETY_JUDGE"))
+    # Who decisions are recorded as; unset means the OS user.
+    operator: str | None = Field(default=None, min_length=1, validation_alias=_env("OPERATOR"))
+
     default_token_limit: int = Field(
         default=100_000, gt=0, validation_alias=_env("DEFAULT_TOKEN_LIMIT")
     )
@@ -96,6 +106,25 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def operator_name(self) -> str:
+        """The name operator decisions are recorded under: configured, else the OS user."""
+        if self.operator:
+            return self.operator
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):
+            return "operator"
+
+    def policy_path(self, project: Path | None) -> Path | None:
+        """The policy file to load: the configured one (which must exist), else the project's
+        `wave-policy.toml` when there is one."""
+        if self.policy_file is not None:
+            return self.policy_file
+        if project is not None and (project / POLICY_FILE).is_file():
+            return project / POLICY_FILE
+        return None
+
+    @property
     def default_database_path(self) -> Path:
         return self.data_dir / DATABASE_FILE
 
@@ -110,6 +139,8 @@ class Settings(BaseSettings):
         if self.database_url:
             return normalize_database_url(self.database_url)
         if self.postgres_host:
+            from sqlalchemy.engine import URL
+
             password = self.postgres_password.get_secret_value() if self.postgres_password else None
             return URL.create(
                 "postgresql+asyncpg",
@@ -123,11 +154,16 @@ class Settings(BaseSettings):
 
 
 def sqlite_url(path: Path) -> URL:
+    from sqlalchemy.engine import URL
+
     return URL.create("sqlite+aiosqlite", database=str(path.expanduser().resolve()))
 
 
 def normalize_database_url(raw: str) -> URL:
     """Parse a database URL and pin it to the async driver of its family, or raise ConfigError."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         url = make_url(raw.strip())
     except ArgumentError:

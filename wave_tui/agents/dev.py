@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -12,16 +13,18 @@ from wave_tui.agents.common import context_of, failed, output, spent
 from wave_tui.agents.context import StoryContext
 from wave_tui.agents.conversation import (
     BudgetExceededError,
+    ConversationPaused,
     NoAnswerError,
+    PauseTurn,
     Spend,
     ToolOutcome,
     converse,
 )
 from wave_tui.domain.gates import Gate
-from wave_tui.domain.state import GateStatus, Phase, WAVEState, utcnow
+from wave_tui.domain.state import GateStatus, Phase, SafetyState, WAVEState, utcnow
 from wave_tui.domain.story import Story
 from wave_tui.llm import ToolCall
-from wave_tui.safety import Decision, ToolAction
+from wave_tui.safety import Decision, SafetyContext, ToolAction, Verdict
 from wave_tui.workspace import matches_glob
 
 AGENT = "dev"
@@ -32,16 +35,21 @@ class StuckError(Exception):
     """The agent repeats the same call and gets the same result: it is going in circles."""
 
 
+class ActionBlockedError(Exception):
+    """The safety layer blocked a call: the step ends here and the safety gate holds the story."""
+
+
 async def dev_node(state: WAVEState, runtime: Runtime[StoryContext]) -> dict[str, Any]:
     ctx = context_of(runtime)
-    iteration = state.iteration + 1
+    pending = state.pending_action
+    resuming = bool(pending and pending.get("agent") == AGENT and pending.get("decision"))
+    iteration = state.iteration if resuming else state.iteration + 1
     ac_ids = [ac.id for ac in state.acceptance_criteria]
     recent: list[str] = []
-    min_score = state.safety.score
-    violations: list[str] = []
+    scored = Scored(state.safety.score)
+    safety_context = SafetyContext.for_story(ctx.story, ctx.worktree.path)
 
     async def on_tool(call: ToolCall) -> ToolOutcome:
-        nonlocal min_score
         if call.name == "finish":
             mapping = call.input.get("ac_mapping")
             missing = [ac for ac in ac_ids if not isinstance(mapping, dict) or not mapping.get(ac)]
@@ -56,32 +64,47 @@ async def dev_node(state: WAVEState, runtime: Runtime[StoryContext]) -> dict[str
                 arguments=call.input,
                 worktree=str(ctx.worktree.path),
                 forbidden=tuple(ctx.story.files.forbidden),
+                context=safety_context,
             )
         )
-        min_score = min(min_score, verdict.score)
+        scored.score = min(scored.score, verdict.score)
         await ctx.sink.emit(
-            "tool_call",
-            AGENT,
-            {
-                "tool": call.name,
-                "arguments": call.input,
-                "decision": str(verdict.decision),
-                "score": verdict.score,
-                "layer": verdict.layer,
-                "reason": verdict.reason,
-            },
+            "tool_call", AGENT, {"tool": call.name, "arguments": call.input, **verdict.record()}
         )
-        if verdict.decision is not Decision.ALLOW:
-            # The operator queue for escalations arrives with the safety issue; until then an
-            # action the guard does not allow is not run.
-            violations.append(f"{call.name}: {verdict.reason}")
-            return ToolOutcome(f"rejected by the safety layer: {verdict.reason}", is_error=True)
+        if verdict.decision is Decision.BLOCK:
+            scored.blocked.append(f"{call.name} {_brief(call.input)}")
+            scored.violations.extend(_violations(verdict))
+            raise ActionBlockedError(verdict.reason)
+        if verdict.decision is Decision.ESCALATE:
+            scored.violations.extend(_violations(verdict))
+            raise PauseTurn(_escalation(ctx.story.id, call, verdict))
+        return await run(call)
+
+    async def run(call: ToolCall) -> ToolOutcome:
         result = await ctx.tools.dispatch(call.name, call.input)
         signature = json.dumps([call.name, call.input, result.content], sort_keys=True)
         recent.append(signature)
         if len(recent) >= STUCK_REPEATS and len(set(recent[-STUCK_REPEATS:])) == 1:
             raise StuckError(f"{call.name} called {STUCK_REPEATS} times with the same result")
         return ToolOutcome(result.content, is_error=not result.ok)
+
+    async def on_decided(call: ToolCall) -> ToolOutcome:
+        """The escalated call, now that the operator decided: run it, or tell the agent why not."""
+        decision = (pending or {}).get("decision") or {}
+        by, reason = decision.get("by", "the operator"), decision.get("reason") or "no reason"
+        if decision.get("approved") is True:
+            await ctx.sink.emit(
+                "tool_call_approved", AGENT, {"tool": call.name, "by": by, "reason": reason}
+            )
+            return await run(call)
+        await ctx.sink.emit(
+            "tool_call_rejected", AGENT, {"tool": call.name, "by": by, "reason": reason}
+        )
+        return ToolOutcome(
+            f"rejected by the operator ({by}): {reason}. The action did not run; do not try it "
+            "again. Find another way within the plan, or finish.",
+            is_error=True,
+        )
 
     spend = Spend()
     opening = prompts.dev_opening(
@@ -98,7 +121,31 @@ async def dev_node(state: WAVEState, runtime: Runtime[StoryContext]) -> dict[str
             tools=[*ctx.tools.tool_specs(), prompts.FINISH],
             on_tool=on_tool,
             spend=spend,
+            resume=(pending or {}).get("conversation") if resuming else None,
+            on_paused=on_decided,
         )
+    except ConversationPaused as paused:
+        return {
+            "iteration": iteration,
+            "phase": Phase.DEVELOPMENT,
+            "current_agent": AGENT,
+            "pending_action": {**paused.payload, "conversation": paused.snapshot},
+            "pending_approval": {**paused.payload, "kind": "safety", "next": "dev"},
+            "safety": scored.update(state),
+            "updated_at": utcnow(),
+            **spent(state, spend),
+        }
+    except ActionBlockedError as blocked:
+        return {
+            "iteration": iteration,
+            "phase": Phase.DEVELOPMENT,
+            "current_agent": AGENT,
+            "pending_action": None,
+            "safety": scored.update(state),
+            "agent_outputs": output(AGENT, "blocked", str(blocked), spend),
+            "updated_at": utcnow(),
+            **spent(state, spend),
+        }
     except BudgetExceededError as exceeded:
         return failed(state, AGENT, str(exceeded), spend) | {"iteration": iteration}
     except StuckError as stuck:
@@ -139,12 +186,8 @@ async def dev_node(state: WAVEState, runtime: Runtime[StoryContext]) -> dict[str
         "files_created": created,
         "files_modified": modified,
         "gates": gates,
-        "safety": state.safety.model_copy(
-            update={
-                "score": min_score,
-                "violations": [*state.safety.violations, *violations],
-            }
-        ),
+        "pending_action": None,
+        "safety": scored.update(state),
         "agent_outputs": output(
             AGENT, f"implement (attempt {iteration})", str(talk.answer.get("summary", "")),
             spend, talk.tool_calls,
@@ -162,3 +205,51 @@ def _outside_constraints(story: Story, created: list[str], modified: list[str]) 
     if rules.modify:
         outside += [p for p in modified if not any(matches_glob(p, g) for g in rules.modify)]
     return sorted(set(outside))
+
+
+@dataclass
+class Scored:
+    """What the safety layer said during one Dev step: the lowest score and what it flagged."""
+
+    score: float
+    violations: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+
+    def update(self, state: WAVEState) -> SafetyState:
+        return state.safety.model_copy(
+            update={
+                "score": min(self.score, state.safety.score),
+                "violations": [*state.safety.violations, *self.violations],
+                "blocked_actions": [*state.safety.blocked_actions, *self.blocked],
+            }
+        )
+
+
+def _violations(verdict: Verdict) -> list[str]:
+    decision = str(verdict.decision)
+    return [f"{decision}: {v.get('rule')} ({v.get('detail')})" for v in verdict.violations] or [
+        f"{decision}: {verdict.reason}"
+    ]
+
+
+def _brief(arguments: dict[str, Any]) -> str:
+    text = json.dumps(arguments, sort_keys=True, default=str)
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+def _escalation(story_id: str, call: ToolCall, verdict: Verdict) -> dict[str, Any]:
+    """What the operator is shown: the action, its score and why the layer wants a human."""
+    record = verdict.record()
+    return {
+        "subject": "action",
+        "story": story_id,
+        "agent": AGENT,
+        "tool": call.name,
+        "arguments": dict(call.input),
+        "score": verdict.score,
+        "violations": record.get("violations", []),
+        "risks": record.get("risks", []),
+        "reasoning": verdict.reason,
+        "layer": verdict.layer,
+        "summary": f"{story_id}: {AGENT} wants to run {call.name} {_brief(call.input)}",
+    }

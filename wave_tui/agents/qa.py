@@ -10,11 +10,12 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from wave_tui.agents.common import context_of, output
+from wave_tui.agents.common import context_of, held, output
 from wave_tui.agents.context import StoryContext
 from wave_tui.agents.qa_report import ac_evidence, parse_junit, uncovered
 from wave_tui.domain.gates import Gate
 from wave_tui.domain.state import Phase, WAVEState, utcnow
+from wave_tui.safety import Decision, SafetyContext, ToolAction
 from wave_tui.workspace import run_command
 
 AGENT = "qa"
@@ -32,6 +33,9 @@ async def qa_node(state: WAVEState, runtime: Runtime[StoryContext]) -> dict[str,
         return _verdict(state, False, [reason], reason, reason)
 
     argv = test_command(ctx.story.test_command)
+    refused = await _refused_by_safety(state, ctx, argv)
+    if refused is not None:
+        return refused
     uses_pytest = any("pytest" in part for part in argv)
     with tempfile.TemporaryDirectory(prefix="wave-qa-") as scratch:
         report_path = Path(scratch) / "report.xml"
@@ -67,6 +71,57 @@ async def qa_node(state: WAVEState, runtime: Runtime[StoryContext]) -> dict[str,
         covered = len(evidence_by_ac) - len(uncovered(evidence_by_ac))
         update["agent_outputs"] = output(AGENT, "tests", f"{summary}; {covered} ACs evidenced")
     return update
+
+
+async def _refused_by_safety(
+    state: WAVEState, ctx: StoryContext, argv: list[str]
+) -> dict[str, Any] | None:
+    """Score the test command like any agent action. It comes from the story file, not from a
+    model, so an operator's approval of it is asked once and then remembered in the state."""
+    pending = state.pending_action or {}
+    decision = pending.get("decision") or {}
+    if pending.get("agent") == AGENT and pending.get("arguments", {}).get("argv") == argv:
+        if decision.get("approved") is True:
+            return None
+        if decision:
+            reason = f"test command rejected by {decision.get('by')}: {decision.get('reason')}"
+            return held(state, AGENT, reason) | {"pending_action": None}
+    verdict = await ctx.guard.evaluate(
+        ToolAction(
+            story_id=ctx.story.id,
+            agent=AGENT,
+            tool="run_command",
+            arguments={"argv": argv},
+            worktree=str(ctx.worktree.path),
+            forbidden=tuple(ctx.story.files.forbidden),
+            context=SafetyContext.for_story(ctx.story, ctx.worktree.path),
+        )
+    )
+    await ctx.sink.emit("tool_call", AGENT, {"tool": "run_command", "arguments": {"argv": argv},
+                                             **verdict.record()})  # fmt: skip
+    safety = state.safety.model_copy(update={"score": min(state.safety.score, verdict.score)})
+    if verdict.decision is Decision.BLOCK:
+        reason = f"safety: the test command is blocked: {verdict.reason}"
+        blocked = safety.model_copy(
+            update={"blocked_actions": [*safety.blocked_actions, " ".join(argv)]}
+        )
+        return held(state, AGENT, reason) | {"safety": blocked}
+    if verdict.decision is Decision.ESCALATE:
+        request = {
+            "subject": "action", "story": ctx.story.id, "agent": AGENT, "tool": "run_command",
+            "arguments": {"argv": argv}, "score": verdict.score,
+            "violations": verdict.record().get("violations", []),
+            "risks": verdict.record().get("risks", []), "reasoning": verdict.reason,
+            "layer": verdict.layer, "summary": f"{ctx.story.id}: QA wants to run {' '.join(argv)}",
+        }  # fmt: skip
+        return {
+            "current_agent": AGENT,
+            "safety": safety,
+            "pending_action": request,
+            "pending_approval": {**request, "kind": "safety", "next": "qa"},
+            "updated_at": utcnow(),
+        }
+    return None
 
 
 def _verdict(

@@ -194,6 +194,9 @@ class WAVEState(BaseModel):
 
     # A decision the graph waits for: {"subject": plan|review|merge, "next": node, "summary": …}.
     pending_approval: dict[str, Any] | None = None
+    # An agent action waiting for the operator (a safety escalation): the call, its evaluation,
+    # the agent's conversation so far, and once decided the decision. The agent resumes from it.
+    pending_action: dict[str, Any] | None = None
     # One short signature per failed QA run, to notice the same failure coming back.
     failure_signatures: list[str] = Field(default_factory=list)
     review_reason: str | None = None

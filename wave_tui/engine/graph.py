@@ -1,6 +1,7 @@
-"""The story graph: pm → dev → qa → supervisor → (cto | dev | end); cto → merge or end.
+"""The story graph: pm → dev → safety_gate → qa → supervisor → (cto | dev | end); cto → merge.
 
-Operator approvals (by autonomy level) pass through one `approval` node that interrupts the graph.
+Operator decisions (gate approvals by autonomy level, safety escalations of one agent action) pass
+through one `approval` node that interrupts the graph.
 """
 
 from __future__ import annotations
@@ -18,13 +19,16 @@ from wave_tui.agents.dev import dev_node
 from wave_tui.agents.merge import merge_node, merge_prep_node
 from wave_tui.agents.pm import pm_node
 from wave_tui.agents.qa import qa_node
+from wave_tui.agents.safety_gate import safety_gate_node
 from wave_tui.agents.supervisor import route_after_supervisor, supervisor_node
+from wave_tui.checkpoint.redacting import RedactingSerializer
 from wave_tui.domain.state import CHECKPOINT_TYPES, STOPPED_PHASES, WAVEState
 
 
-def checkpoint_serializer() -> JsonPlusSerializer:
-    """Deserialise only the state's own types from a checkpoint, nothing else."""
-    return JsonPlusSerializer(allowed_msgpack_modules=CHECKPOINT_TYPES)
+def checkpoint_serializer() -> RedactingSerializer:
+    """Deserialise only the state's own types from a checkpoint, nothing else; redact secrets
+    before anything is written."""
+    return RedactingSerializer(JsonPlusSerializer(allowed_msgpack_modules=CHECKPOINT_TYPES))
 
 
 def _then(default: str) -> Any:
@@ -55,11 +59,13 @@ def build_graph(checkpointer: BaseCheckpointSaver[Any]) -> Any:
     graph.add_node("merge_prep", merge_prep_node)
     graph.add_node("merge", merge_node)
     graph.add_node("approval", approval_node)
+    graph.add_node("safety_gate", safety_gate_node)
 
     graph.add_edge(START, "pm")
     graph.add_conditional_edges("pm", _then("dev"), ["dev", "approval", END])
-    graph.add_conditional_edges("dev", _then("qa"), ["qa", END])
-    graph.add_edge("qa", "supervisor")
+    graph.add_edge("dev", "safety_gate")
+    graph.add_conditional_edges("safety_gate", _then("qa"), ["qa", "approval", END])
+    graph.add_conditional_edges("qa", _then("supervisor"), ["supervisor", "approval", END])
     graph.add_conditional_edges(
         "supervisor",
         route_after_supervisor,
@@ -68,5 +74,7 @@ def build_graph(checkpointer: BaseCheckpointSaver[Any]) -> Any:
     graph.add_conditional_edges("cto", _then("merge_prep"), ["merge_prep", "approval", END])
     graph.add_conditional_edges("merge_prep", _then("merge"), ["merge", "approval", END])
     graph.add_edge("merge", END)
-    graph.add_conditional_edges("approval", _after_approval, ["dev", "merge_prep", "merge", END])
+    graph.add_conditional_edges(
+        "approval", _after_approval, ["dev", "qa", "merge_prep", "merge", END]
+    )
     return graph.compile(checkpointer=checkpointer)

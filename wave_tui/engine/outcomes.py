@@ -38,22 +38,28 @@ class StoryOutcomes:
     decision_poll_s: float = 0.5
 
     async def decide(self, execution: WaveStoryExecution, interrupt: Any) -> dict[str, Any]:
-        """Queue the approval the graph waits for and wait for the operator's decision."""
+        """Queue the decision the graph waits for (a gate approval or a safety escalation of one
+        action) and wait for the operator; the answer resumes the graph."""
         request = dict(interrupt.value)
+        safety = request.get("kind") == "safety"
         async with self.bus.transaction() as recorder:
             escalation = await EscalationRepository(recorder.db).create(
                 self.session_id,
-                EscalationKind.GATE_APPROVAL,
+                EscalationKind.TOOL_CALL if safety else EscalationKind.GATE_APPROVAL,
                 str(request.get("summary", "approval needed")),
                 request,
                 story_execution_id=execution.id,
+                score=request.get("score") if safety else None,
+                violations=list(request.get("violations") or []) if safety else None,
                 graph_thread_id=str(execution.id),
                 interrupt_id=interrupt.id,
             )
-            await StoryExecutionRepository(recorder.db).update_metrics(execution.id, phase="review")
+            phase = "awaiting approval" if safety else "review"
+            await StoryExecutionRepository(recorder.db).update_metrics(execution.id, phase=phase)
             await recorder.record(
                 self.session_id, "escalation", {"id": escalation.id, "story": execution.story_id,
-                "summary": escalation.summary}, story_execution_id=execution.id,
+                "kind": str(escalation.kind), "summary": escalation.summary,
+                "score": escalation.score}, story_execution_id=execution.id,
             )  # fmt: skip
         if self.on_escalation == "reject":
             async with self.bus.database.session() as db:
@@ -69,21 +75,26 @@ class StoryOutcomes:
             await asyncio.sleep(self.decision_poll_s)
         approved = decided.status is EscalationStatus.APPROVED
         async with self.bus.transaction() as recorder:
-            await ApprovalRepository(recorder.db).record(
-                self.session_id,
-                execution.id,
-                ApprovalSubject(str(request.get("subject", "merge"))),
-                ApprovalDecision.APPROVED if approved else ApprovalDecision.REJECTED,
-                decided.decided_by or "unknown",
-                reason=decided.reason or (None if approved else "rejected"),
-                escalation_id=decided.id,
-            )
+            if not safety:
+                await ApprovalRepository(recorder.db).record(
+                    self.session_id,
+                    execution.id,
+                    ApprovalSubject(str(request.get("subject", "merge"))),
+                    ApprovalDecision.APPROVED if approved else ApprovalDecision.REJECTED,
+                    decided.decided_by or "unknown",
+                    reason=decided.reason or (None if approved else "rejected"),
+                    escalation_id=decided.id,
+                )
             await recorder.record(
                 self.session_id, "escalation_decided", {"id": decided.id,
                 "status": str(decided.status), "by": decided.decided_by,
                 "reason": decided.reason}, story_execution_id=execution.id,
             )  # fmt: skip
-        return {"approved": approved, "reason": decided.reason or ""}
+        return {
+            "approved": approved,
+            "reason": decided.reason or "",
+            "by": decided.decided_by or "unknown",
+        }
 
     async def conclude(
         self,

@@ -46,7 +46,8 @@ from wave_tui.errors import (
     WaveError,
 )
 from wave_tui.llm import LLMProvider
-from wave_tui.safety import AllowAllGuard, SafetyGuard
+from wave_tui.safety import SafetyGuard, Thresholds
+from wave_tui.safety.rule_guard import RuleGuard
 from wave_tui.workspace import WorkspaceTools, Worktree
 
 # Block reasons of stories an operator paused; only these are resumed by `resume`.
@@ -90,7 +91,11 @@ class SessionRunner:
         self.session_id = session_id
         self.provider = provider
         self.settings = settings
-        self.guard = guard or AllowAllGuard()
+        self.guard = guard or RuleGuard(
+            thresholds=Thresholds(
+                settings.constitutional_block_threshold, settings.constitutional_escalate_threshold
+            )
+        )
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lease_ttl = lease_ttl
         self.outcomes = StoryOutcomes(bus, session_id, on_escalation, decision_poll_s)
