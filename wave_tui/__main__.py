@@ -1,5 +1,5 @@
 """`python -m wave_tui` is the `wave` command."""
 
-from wave_tui.cli import main
+from wave_tui.entry import main
 
 raise SystemExit(main())

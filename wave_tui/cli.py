@@ -13,42 +13,37 @@ from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from wave_tui import __version__
+from wave_tui.cli_common import PROG, Parser, fail
 from wave_tui.config import display_url, load_settings
 from wave_tui.db import Database, SessionRepository, WaveSession
 from wave_tui.db.types import utcnow
 from wave_tui.errors import EXIT_OPERATIONAL, UserError, WaveError
 
-PROG = "wave"
 Command = Callable[[Database, argparse.Namespace], Awaitable[int | None]]
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error as one line instead of usage text plus a line."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UserError(f"{message} (see `{self.prog} --help`)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         settings = load_settings()
-        url = settings.resolve_database_url(db_path=args.db, database_url=args.database_url)
         args.settings = settings
+        if (offline := getattr(args, "offline", None)) is not None:
+            return int(offline(args, settings))  # needs no database
+        url = settings.resolve_database_url(db_path=args.db, database_url=args.database_url)
         if (prepare := getattr(args, "prepare", None)) is not None:
             prepare(args, settings)
         return asyncio.run(_run(url, args.command, args))
     except WaveError as exc:
-        return _fail(str(exc), exc.exit_code)
+        return fail(str(exc), exc.exit_code)
     except SQLAlchemyError as exc:
-        return _fail(f"database error: {_first_line(exc)}", EXIT_OPERATIONAL)
+        return fail(f"database error: {_first_line(exc)}", EXIT_OPERATIONAL)
     except OSError as exc:
-        return _fail(str(exc), EXIT_OPERATIONAL)
+        return fail(str(exc), EXIT_OPERATIONAL)
     except KeyboardInterrupt:
         return 130
 
@@ -60,11 +55,6 @@ async def _run(url: Any, command: Command, args: argparse.Namespace) -> int:
         return await command(database, args) or 0
     finally:
         await database.dispose()
-
-
-def _fail(message: str, code: int) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
-    return code
 
 
 def _first_line(exc: BaseException) -> str:
@@ -237,10 +227,10 @@ def _short_time(moment: datetime | None) -> str:
 def _parser() -> argparse.ArgumentParser:
     # Database options work before or after the subcommand: `wave --db X sessions` and
     # `wave sessions --db X`. SUPPRESS keeps a subcommand from resetting what came before it.
-    common = _Parser(add_help=False)
+    common = Parser(add_help=False)
     _database_options(common, default=argparse.SUPPRESS)
 
-    parser = _Parser(
+    parser = Parser(
         prog=PROG,
         description="wave: watch and steer LLM agents taking coding stories through eight gates.",
     )
@@ -282,13 +272,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     backup.set_defaults(command=cmd_backup)
     _run_parsers(commands, common)
+    from wave_tui import cli_escalations, cli_safety
+
+    cli_safety.add_parsers(commands)
+    cli_escalations.add_parsers(commands, common)
     return parser
 
 
 def _run_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     from wave_tui.cli_run import cmd_demo, cmd_run, prepare_demo, prepare_run
 
-    follow = _Parser(add_help=False)
+    follow = Parser(add_help=False)
     follow.add_argument(
         "--headless",
         action="store_true",

@@ -27,6 +27,9 @@ from wave_tui.llm import (
     ReplayProvider,
     ReplayScript,
 )
+from wave_tui.safety import Thresholds
+from wave_tui.safety.judge import LLMJudge
+from wave_tui.safety.rule_guard import RuleGuard, load_policy
 
 EXIT_ALL_COMPLETE, EXIT_NOT_ALL_COMPLETE = 0, 1
 
@@ -55,12 +58,25 @@ def provider_for(args: argparse.Namespace, settings: Settings) -> LLMProvider:
     return provider
 
 
+def guard_for(settings: Settings, project: Path | None, provider: LLMProvider) -> RuleGuard:
+    """The safety guard of a run: the rules, the project's policy file, the judge if enabled.
+    A policy file that does not parse is refused here, before anything runs."""
+    return RuleGuard(
+        thresholds=Thresholds(
+            settings.constitutional_block_threshold, settings.constitutional_escalate_threshold
+        ),
+        policy=load_policy(settings.policy_path(project)),
+        judge=LLMJudge(provider) if settings.safety_judge else None,
+    )
+
+
 def prepare_run(args: argparse.Namespace, settings: Settings) -> None:
     """Everything that can be refused is checked before the database is opened."""
     args.loaded_stories = load_stories(args.stories)
     args.llm = provider_for(args, settings)
     if not (args.project / ".git").exists():
         raise UserError(f"--project {args.project} is not a git repository")
+    args.guard = guard_for(settings, args.project, args.llm)
 
 
 async def cmd_run(database: Database, args: argparse.Namespace) -> int:
@@ -72,12 +88,15 @@ async def cmd_run(database: Database, args: argparse.Namespace) -> int:
         args.project,
         args.llm,
         AutonomyLevel(args.autonomy),
+        args.guard,
     )
 
 
 def prepare_demo(args: argparse.Namespace, settings: Settings) -> None:
     if args.project is not None and args.project.exists() and any(args.project.iterdir()):
         raise UserError(f"--project {args.project} exists and is not empty; name a new directory")
+    if settings.policy_file is not None:
+        load_policy(settings.policy_file)  # refuse a broken policy before anything starts
 
 
 async def cmd_demo(database: Database, args: argparse.Namespace) -> int:
@@ -89,8 +108,9 @@ async def cmd_demo(database: Database, args: argparse.Namespace) -> int:
     print(f"demo project: {project}", file=sys.stderr)
     stories = load_stories([demo_stories_dir()])
     provider = ReplayProvider(ReplayScript.load(demo_script_path()), model=settings.model)
+    guard = guard_for(settings, project, provider)
     return await _run_session(
-        database, args, settings, stories, project, provider, AutonomyLevel.L3
+        database, args, settings, stories, project, provider, AutonomyLevel.L3, guard
     )
 
 
@@ -102,6 +122,7 @@ async def _run_session(
     project: Path,
     provider: LLMProvider,
     autonomy: AutonomyLevel,
+    guard: RuleGuard,
 ) -> int:
     bus = EventBus(database)
     session_id = await create_session(
@@ -121,7 +142,12 @@ async def _run_session(
     subscription = bus.subscribe()
     printer = asyncio.create_task(_print_events(subscription, as_json=args.json))
     runner = SessionRunner(
-        bus, session_id, provider=provider, settings=settings, on_escalation=args.on_escalation
+        bus,
+        session_id,
+        provider=provider,
+        settings=settings,
+        guard=guard,
+        on_escalation=args.on_escalation,
     )
     try:
         status = await runner.start()

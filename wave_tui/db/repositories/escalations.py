@@ -60,6 +60,15 @@ class EscalationRepository(Repository):
             query = query.where(WaveEscalation.session_id == session_id)
         return (await self.db.scalars(query)).all()
 
+    async def list_all(
+        self, session_id: uuid.UUID | None = None, limit: int = 200
+    ) -> Sequence[WaveEscalation]:
+        """Escalations in any status, newest first."""
+        query = select(WaveEscalation).order_by(WaveEscalation.id.desc()).limit(limit)
+        if session_id is not None:
+            query = query.where(WaveEscalation.session_id == session_id)
+        return (await self.db.scalars(query)).all()
+
     async def decide(
         self,
         escalation_id: int,

@@ -1,0 +1,23 @@
+"""What every `wave` command shares: the program name, one-line usage errors, failing."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+from wave_tui.errors import UserError
+
+PROG = "wave"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line instead of usage text plus a line."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UserError(f"{message} (see `{self.prog} --help`)")
+
+
+def fail(message: str, code: int) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return code
