@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CONSTRAINTS := constraints.txt
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(CONSTRAINTS)
 
-.PHONY: run test lint typecheck clean
+.PHONY: run test bench lint typecheck clean
 
 ARGS ?= demo --headless --on-escalation reject
 
@@ -13,11 +13,15 @@ run: $(VENV)/.installed
 	$(BIN)/wave $(ARGS)
 
 test: $(VENV)/.installed-dev
-	$(BIN)/ruff check wave_tui tests
-	$(BIN)/ruff format --check wave_tui tests
+	$(BIN)/ruff check wave_tui tests bench
+	$(BIN)/ruff format --check wave_tui tests bench
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Measurements, not tests: prints the tables and writes docs/benchmarks.md.
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.run
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix wave_tui tests
