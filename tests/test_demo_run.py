@@ -36,6 +36,16 @@ def test_the_demo_completes_every_story_offline(tmp_path: Path) -> None:
     events = [json.loads(line) for line in result.stdout.splitlines()]
     tests = [e["payload"]["summary"] for e in events if e["kind"] == "test_run"]
     assert any(" 0 failed" not in summary for summary in tests)  # DEMO-2 failed QA once
+    # DEMO-3's `rm -rf build` went to the operator (rejected headless); nothing else did.
+    calls = [e["payload"] for e in events if e["kind"] == "tool_call"]
+    assert calls
+    assert all("decision" in call and "score" in call for call in calls)  # every call scored
+    flagged = [(c["tool"], c["arguments"], c["decision"]) for c in calls if c["score"] < 1.0]
+    assert flagged == [("run_command", {"argv": ["rm", "-rf", "build"]}, "escalate")]
+    decided = [e["payload"] for e in events if e["kind"] == "escalation_decided"]
+    assert [(d["status"], d["by"]) for d in decided] == [("rejected", "wave (headless)")]
+    rejected = [e for e in events if e["kind"] == "tool_call_rejected"]
+    assert [e["payload"]["story"] for e in rejected] == ["DEMO-3"]
 
     stories = {s.story_id: s for s in asyncio.run(_stories(db_path))}
     assert {sid: s.status for sid, s in stories.items()} == {
