@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.engine_helpers import cto_turn, make_project, pm_turn, usage, write_script, write_story
+from wave_tui.agents import qa
 from wave_tui.config import Settings, load_settings
 from wave_tui.db import (
     CheckpointRepository,
@@ -35,6 +36,9 @@ from wave_tui.engine.events import EventBus
 from wave_tui.engine.runner import SessionRunner
 from wave_tui.engine.sessions import create_session
 from wave_tui.llm import ReplayProvider, ReplayScript
+from wave_tui.safety import SafetyContext, Thresholds
+from wave_tui.safety.judge import LLMJudge, judge_conversation
+from wave_tui.safety.rule_guard import RuleGuard
 
 # A key of the right shape that exists nowhere; if it shows up in the database, redaction failed.
 PLANTED_KEY = "sk-ant-api03-PLANTEDfakeKEY0123456789abcdefghijklmnopqrstuv"
@@ -333,3 +337,44 @@ async def test_a_planted_key_never_reaches_the_database_or_the_logs(
             assert PLANTED_KEY not in blob, table
             assert PLANTED_KEY.encode().hex() not in blob, table  # bytea shows as hex
     await database.dispose()
+
+
+async def test_the_judge_s_answers_are_charged_to_the_story_like_any_model_turn(
+    bus: EventBus, tmp_path: Path, settings: Settings
+) -> None:
+    story = write_story(tmp_path / "story.yaml")
+    dev = [
+        {"tool_calls": [_call("write_file", **_code()), _call("write_file", **_test())],
+         "usage": usage()},
+        {"tool_calls": [_finish()], "usage": usage()},
+    ]  # fmt: skip
+    judged: list[tuple[str, dict[str, Any]]] = [
+        ("write_file", _code()),
+        ("write_file", _test()),
+        ("run_command", {"argv": qa.test_command(None)}),  # QA's command is judged too
+    ]
+    context = SafetyContext(story_id="S-1")
+    answer = {"text": '{"score": 0.95, "violations": [], "risks": [], "reasoning": "fine"}',
+              "usage": {"input_tokens": 300, "output_tokens": 30}}  # fmt: skip
+    conversations = {
+        "S-1/pm/1": pm_turn(), "S-1/dev/1": dev, "S-1/cto/1": cto_turn(),
+        **{judge_conversation(tool, args, context): [answer] for tool, args in judged},
+    }  # fmt: skip
+    script = write_script(tmp_path / "script.yaml", conversations)
+    project = make_project(tmp_path / "project")
+    session_id = await create_session(
+        bus, load_stories([story]), project, budget_usd=Decimal(5), token_limit=100_000,
+        story_budget_usd=Decimal(2), autonomy=AutonomyLevel.L3,
+    )  # fmt: skip
+    provider = ReplayProvider(ReplayScript.load(script))
+    guard = RuleGuard(thresholds=Thresholds(), judge=LLMJudge(provider))
+    runner = SessionRunner(bus, session_id, provider=provider, settings=settings, guard=guard)
+    assert await runner.start() is SessionStatus.COMPLETED
+    judge_calls = [call for call in provider.calls if "/safety/" in call]
+    assert len(judge_calls) == 3  # every scored action, nothing asked twice
+    agent_tokens = 600 + 1200 + 1200 + 840  # pm, two dev turns, cto
+    execution = await _story(bus, session_id)
+    assert execution.token_count == agent_tokens + 3 * 330
+    calls = await _events(bus, session_id, "tool_call")
+    assert {c["layer"] for c in calls} == {"judge"}  # 0.95 is below the rules' 1.0
+    assert all(c["score"] == 0.95 for c in calls)

@@ -68,6 +68,9 @@ async def dev_node(state: WAVEState, runtime: Runtime[StoryContext]) -> dict[str
             )
         )
         scored.score = min(scored.score, verdict.score)
+        spend.tokens += verdict.tokens  # the judge's answer is paid for like any model turn
+        spend.cost_usd += verdict.cost_usd
+        ctx.ledger.charge(verdict.tokens, verdict.cost_usd)
         await ctx.sink.emit(
             "tool_call", AGENT, {"tool": call.name, "arguments": call.input, **verdict.record()}
         )

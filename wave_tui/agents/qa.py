@@ -33,7 +33,7 @@ async def qa_node(state: WAVEState, runtime: Runtime[StoryContext]) -> dict[str,
         return _verdict(state, False, [reason], reason, reason)
 
     argv = test_command(ctx.story.test_command)
-    refused = await _refused_by_safety(state, ctx, argv)
+    refused, scored = await _refused_by_safety(state, ctx, argv)
     if refused is not None:
         return refused
     uses_pytest = any("pytest" in part for part in argv)
@@ -66,7 +66,7 @@ async def qa_node(state: WAVEState, runtime: Runtime[StoryContext]) -> dict[str,
          "output": result.output[-4000:]},
     )  # fmt: skip
     update = _verdict(state, passed, evidence, summary, result.output)
-    update.update(counts, ac_evidence=evidence_by_ac)
+    update.update(scored, **counts, ac_evidence=evidence_by_ac)
     if passed:
         covered = len(evidence_by_ac) - len(uncovered(evidence_by_ac))
         update["agent_outputs"] = output(AGENT, "tests", f"{summary}; {covered} ACs evidenced")
@@ -75,17 +75,18 @@ async def qa_node(state: WAVEState, runtime: Runtime[StoryContext]) -> dict[str,
 
 async def _refused_by_safety(
     state: WAVEState, ctx: StoryContext, argv: list[str]
-) -> dict[str, Any] | None:
-    """Score the test command like any agent action. It comes from the story file, not from a
-    model, so an operator's approval of it is asked once and then remembered in the state."""
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """Score the test command like any agent action: the update that stops QA (None to run
+    it), and the update that records the score and charges the judge either way. The command
+    comes from the story file, so an operator's approval of it is remembered in the state."""
     pending = state.pending_action or {}
     decision = pending.get("decision") or {}
     if pending.get("agent") == AGENT and pending.get("arguments", {}).get("argv") == argv:
         if decision.get("approved") is True:
-            return None
+            return None, {}
         if decision:
             reason = f"test command rejected by {decision.get('by')}: {decision.get('reason')}"
-            return held(state, AGENT, reason) | {"pending_action": None}
+            return held(state, AGENT, reason) | {"pending_action": None}, {}
     verdict = await ctx.guard.evaluate(
         ToolAction(
             story_id=ctx.story.id,
@@ -99,13 +100,15 @@ async def _refused_by_safety(
     )
     await ctx.sink.emit("tool_call", AGENT, {"tool": "run_command", "arguments": {"argv": argv},
                                              **verdict.record()})  # fmt: skip
+    ctx.ledger.charge(verdict.tokens, verdict.cost_usd)
+    budget = state.budget.charge(verdict.tokens, verdict.cost_usd)
     safety = state.safety.model_copy(update={"score": min(state.safety.score, verdict.score)})
     if verdict.decision is Decision.BLOCK:
         reason = f"safety: the test command is blocked: {verdict.reason}"
         blocked = safety.model_copy(
             update={"blocked_actions": [*safety.blocked_actions, " ".join(argv)]}
         )
-        return held(state, AGENT, reason) | {"safety": blocked}
+        return held(state, AGENT, reason) | {"safety": blocked, "budget": budget}, {}
     if verdict.decision is Decision.ESCALATE:
         request = {
             "subject": "action", "story": ctx.story.id, "agent": AGENT, "tool": "run_command",
@@ -117,11 +120,12 @@ async def _refused_by_safety(
         return {
             "current_agent": AGENT,
             "safety": safety,
+            "budget": budget,
             "pending_action": request,
             "pending_approval": {**request, "kind": "safety", "next": "qa"},
             "updated_at": utcnow(),
-        }
-    return None
+        }, {}
+    return None, {"safety": safety, "budget": budget}
 
 
 def _verdict(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -43,6 +44,8 @@ class Verdict:
     violations: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
     reason: str = ""
     evaluation: SafetyEvaluation | None = None  # the full evaluation behind the verdict
+    tokens: int = 0  # what judging the action spent (the LLM judge), to charge to the story
+    cost_usd: Decimal = Decimal(0)
 
     def record(self) -> dict[str, Any]:
         """What the audit trail keeps of this verdict (events, escalations, agent outputs)."""

@@ -8,12 +8,14 @@ vetted, travels inside a marked data block the judge is told never to obey.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from wave_tui.domain.redaction import redact, redact_text
@@ -53,6 +55,7 @@ class JudgeVerdict:
     reasoning: str = ""
     failed: bool = False  # the judge could not answer (error or unparseable): fail-closed score
     tokens: int = 0
+    cost_usd: Decimal = Decimal(0)  # what the answer cost: charged to the story like any turn
 
 
 class LLMJudge:
@@ -85,7 +88,8 @@ class LLMJudge:
             return _error(str(error) or f"the judge did not answer within {self.timeout} s")
         except Exception as error:  # fail closed: a judge that cannot answer blocks
             return _error(str(error) or type(error).__name__)
-        return parse_verdict(response.text, tokens=response.usage.total_tokens)
+        verdict = parse_verdict(response.text, tokens=response.usage.total_tokens)
+        return dataclasses.replace(verdict, cost_usd=response.cost_usd)
 
 
 def judge_conversation(tool: str, args: Mapping[str, Any], context: SafetyContext) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path, PurePosixPath
 
 from wave_tui.safety.context import SafetyContext
@@ -46,6 +47,8 @@ class RuleGuard:
             violations=tuple(f.as_dict() for f in evaluation.findings if f.score < 1.0),
             reason=evaluation.reasoning,
             evaluation=evaluation,
+            tokens=evaluation.judge.tokens if evaluation.judge else 0,
+            cost_usd=evaluation.judge.cost_usd if evaluation.judge else Decimal(0),
         )
 
 
