@@ -213,6 +213,13 @@ class WAVEState(BaseModel):
     safety: SafetyState = Field(default_factory=SafetyState)
     gates: GateState = Field(default_factory=GateState)
 
+    @property
+    def ac_passed(self) -> int:
+        """Criteria with passing tests naming them, counted once QA (gate-4) has passed."""
+        if not self.gates.has_passed(Gate.GATE_4):
+            return 0
+        return sum(1 for tests in self.ac_evidence.values() if tests)
+
     def stop_reason(self) -> str | None:
         """Why the story must not take another step, in the operator's words; None to go on."""
         if self.phase in STOPPED_PHASES:

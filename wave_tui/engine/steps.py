@@ -73,7 +73,7 @@ class StepRecorder:
             iteration=state.iteration,
             recycle_count=state.gates.recycle_count,
             ac_total=len(state.acceptance_criteria),
-            ac_passed=_ac_passed(state),
+            ac_passed=state.ac_passed,
             current_gate=_current_gate(state),
             phase=state.phase.value,
             agent=state.current_agent,
@@ -115,13 +115,6 @@ class StepRecorder:
         self.charged_tokens, self.charged_cost = state.budget.tokens_used, state.budget.cost_usd
         self.last_checkpoint = checkpoint.id
         return checkpoint.id
-
-
-def _ac_passed(state: WAVEState) -> int:
-    qa = state.gates.results.get(Gate.GATE_4.value)
-    if qa is None or not qa.passed:
-        return 0
-    return sum(1 for tests in state.ac_evidence.values() if tests)
 
 
 def _current_gate(state: WAVEState) -> Gate:
