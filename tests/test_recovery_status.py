@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import operator
+import subprocess
+import sys
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any, TypedDict
@@ -259,3 +263,35 @@ def test_the_strategies_have_the_names_the_cli_takes() -> None:
     assert [s.value for s in RecoveryStrategy] == [
         "resume_from_last", "resume_from_gate", "restart", "skip",
     ]  # fmt: skip
+
+
+def _wave(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wave_tui", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+async def test_status_and_checkpoints_from_the_command_line(
+    database: Database, world: World, database_url: str
+) -> None:
+    session = str(world.session_id)
+    status = await asyncio.to_thread(_wave, "status", session, "--json", "--database-url",
+                                     database_url)  # fmt: skip
+    assert status.returncode == 0, status.stderr
+    expected = await RecoveryManager(database).get_recovery_status(session)
+    assert json.loads(status.stdout) == expected
+    text = await asyncio.to_thread(_wave, "status", session, "--database-url", database_url)
+    assert "S-2" in text.stdout
+    assert "gate-4" in text.stdout
+
+    listed = await asyncio.to_thread(_wave, "checkpoints", session, "--story", "S-2", "--json",
+                                     "--database-url", database_url)  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    ids = [point["checkpoint_id"] for point in json.loads(listed.stdout)]
+    assert ids == sorted(world.points["S-2"], reverse=True)
+
+    missing = await asyncio.to_thread(_wave, "status", "not-a-uuid", "--database-url",
+                                      database_url)  # fmt: skip
+    assert missing.returncode == 2
+    assert missing.stderr.count("\n") == 1
+    assert "not a session id" in missing.stderr

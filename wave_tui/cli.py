@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from wave_tui import __version__
-from wave_tui.cli_common import PROG, Parser, fail
+from wave_tui.cli_common import PROG, Parser, fail, output_closed
 from wave_tui.config import display_url, load_settings
 from wave_tui.db import Database, SessionRepository, WaveSession
 from wave_tui.db.types import utcnow
@@ -42,6 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(str(exc), exc.exit_code)
     except SQLAlchemyError as exc:
         return fail(f"database error: {_first_line(exc)}", EXIT_OPERATIONAL)
+    except BrokenPipeError:
+        return output_closed()
     except OSError as exc:
         return fail(str(exc), EXIT_OPERATIONAL)
     except KeyboardInterrupt:
@@ -272,10 +274,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     backup.set_defaults(command=cmd_backup)
     _run_parsers(commands, common)
-    from wave_tui import cli_escalations, cli_safety
+    from wave_tui import cli_escalations, cli_recovery, cli_safety
 
     cli_safety.add_parsers(commands)
     cli_escalations.add_parsers(commands, common)
+    cli_recovery.add_parsers(commands, common)
     return parser
 
 

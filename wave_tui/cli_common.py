@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import NoReturn
 
@@ -21,3 +22,11 @@ class Parser(argparse.ArgumentParser):
 def fail(message: str, code: int) -> int:
     print(f"{PROG}: error: {message}", file=sys.stderr)
     return code
+
+
+def output_closed() -> int:
+    """The reader of our output went away (`wave … | head`): stop quietly, as Unix tools do.
+    stdout is pointed at /dev/null so flushing it at exit cannot fail a second time."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 0

@@ -139,7 +139,7 @@ def cmd_safety_rules(args: argparse.Namespace, settings: Settings) -> int:
 
 def main(argv: Sequence[str]) -> int:
     """`wave safety …` without loading the rest of the CLI (the entry point routes here)."""
-    from wave_tui.cli_common import PROG, Parser, fail
+    from wave_tui.cli_common import PROG, Parser, fail, output_closed
     from wave_tui.config import load_settings
     from wave_tui.errors import WaveError
 
@@ -151,5 +151,7 @@ def main(argv: Sequence[str]) -> int:
         return int(args.offline(args, settings))
     except WaveError as exc:
         return fail(str(exc), exc.exit_code)
+    except BrokenPipeError:
+        return output_closed()
     except OSError as exc:
         return fail(str(exc), 1)
