@@ -62,9 +62,7 @@ def guard_for(settings: Settings, project: Path | None, provider: LLMProvider) -
     """The safety guard of a run: the rules, the project's policy file, the judge if enabled.
     A policy file that does not parse is refused here, before anything runs."""
     return RuleGuard(
-        thresholds=Thresholds(
-            settings.constitutional_block_threshold, settings.constitutional_escalate_threshold
-        ),
+        thresholds=Thresholds.of(settings),
         policy=load_policy(settings.policy_path(project)),
         judge=LLMJudge(provider) if settings.safety_judge else None,
     )

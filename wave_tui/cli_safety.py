@@ -62,9 +62,7 @@ def cmd_safety_check(args: argparse.Namespace, settings: Settings) -> int:
     if args.policy is not None and not args.policy.is_file():
         raise UserError(f"--policy {args.policy}: no such file")
     policy = load_policy(policy_path)
-    thresholds = Thresholds(
-        settings.constitutional_block_threshold, settings.constitutional_escalate_threshold
-    )
+    thresholds = Thresholds.of(settings)
     started = time.perf_counter()
     evaluation = evaluate_tool_call(
         args.tool, arguments, context, policy=policy, thresholds=thresholds

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -11,6 +12,7 @@ from langgraph.runtime import Runtime
 from wave_tui.agents.context import StoryContext
 from wave_tui.agents.conversation import Spend
 from wave_tui.domain.state import AgentOutput, GateStatus, Phase, WAVEState, utcnow
+from wave_tui.safety import Verdict
 
 
 def context_of(runtime: Runtime[StoryContext]) -> StoryContext:
@@ -67,3 +69,30 @@ def held(state: WAVEState, agent: str, reason: str) -> dict[str, Any]:
         "agent_outputs": output(agent, "hold", reason),
         "updated_at": utcnow(),
     }
+
+
+def escalation_request(
+    story_id: str, agent: str, tool: str, arguments: Mapping[str, Any], verdict: Verdict
+) -> dict[str, Any]:
+    """What the operator is shown for an escalated action: the action, its score and why the
+    safety layer wants a human. It becomes the interrupt value and the escalation row."""
+    record = verdict.record()
+    return {
+        "subject": "action",
+        "story": story_id,
+        "agent": agent,
+        "tool": tool,
+        "arguments": dict(arguments),
+        "score": verdict.score,
+        "violations": record.get("violations", []),
+        "risks": record.get("risks", []),
+        "reasoning": verdict.reason,
+        "layer": verdict.layer,
+        "summary": f"{story_id}: {agent} wants to run {tool} {brief(arguments)}",
+    }
+
+
+def brief(arguments: Mapping[str, Any]) -> str:
+    """Tool arguments as one short line for summaries and records."""
+    text = json.dumps(dict(arguments), sort_keys=True, default=str)
+    return text if len(text) <= 200 else text[:199] + "…"

@@ -9,7 +9,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from wave_tui.agents import prompts
-from wave_tui.agents.common import context_of, failed, output, spent
+from wave_tui.agents.common import brief, context_of, escalation_request, failed, output, spent
 from wave_tui.agents.context import StoryContext
 from wave_tui.agents.conversation import (
     BudgetExceededError,
@@ -75,12 +75,12 @@ async def dev_node(state: WAVEState, runtime: Runtime[StoryContext]) -> dict[str
             "tool_call", AGENT, {"tool": call.name, "arguments": call.input, **verdict.record()}
         )
         if verdict.decision is Decision.BLOCK:
-            scored.blocked.append(f"{call.name} {_brief(call.input)}")
+            scored.blocked.append(f"{call.name} {brief(call.input)}")
             scored.violations.extend(_violations(verdict))
             raise ActionBlockedError(verdict.reason)
         if verdict.decision is Decision.ESCALATE:
             scored.violations.extend(_violations(verdict))
-            raise PauseTurn(_escalation(ctx.story.id, call, verdict))
+            raise PauseTurn(escalation_request(ctx.story.id, AGENT, call.name, call.input, verdict))
         return await run(call)
 
     async def run(call: ToolCall) -> ToolOutcome:
@@ -233,26 +233,3 @@ def _violations(verdict: Verdict) -> list[str]:
     return [f"{decision}: {v.get('rule')} ({v.get('detail')})" for v in verdict.violations] or [
         f"{decision}: {verdict.reason}"
     ]
-
-
-def _brief(arguments: dict[str, Any]) -> str:
-    text = json.dumps(arguments, sort_keys=True, default=str)
-    return text if len(text) <= 200 else text[:199] + "…"
-
-
-def _escalation(story_id: str, call: ToolCall, verdict: Verdict) -> dict[str, Any]:
-    """What the operator is shown: the action, its score and why the layer wants a human."""
-    record = verdict.record()
-    return {
-        "subject": "action",
-        "story": story_id,
-        "agent": AGENT,
-        "tool": call.name,
-        "arguments": dict(call.input),
-        "score": verdict.score,
-        "violations": record.get("violations", []),
-        "risks": record.get("risks", []),
-        "reasoning": verdict.reason,
-        "layer": verdict.layer,
-        "summary": f"{story_id}: {AGENT} wants to run {call.name} {_brief(call.input)}",
-    }

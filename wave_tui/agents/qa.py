@@ -10,7 +10,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from wave_tui.agents.common import context_of, held, output
+from wave_tui.agents.common import context_of, escalation_request, held, output
 from wave_tui.agents.context import StoryContext
 from wave_tui.agents.qa_report import ac_evidence, parse_junit, uncovered
 from wave_tui.domain.gates import Gate
@@ -110,13 +110,7 @@ async def _refused_by_safety(
         )
         return held(state, AGENT, reason) | {"safety": blocked, "budget": budget}, {}
     if verdict.decision is Decision.ESCALATE:
-        request = {
-            "subject": "action", "story": ctx.story.id, "agent": AGENT, "tool": "run_command",
-            "arguments": {"argv": argv}, "score": verdict.score,
-            "violations": verdict.record().get("violations", []),
-            "risks": verdict.record().get("risks", []), "reasoning": verdict.reason,
-            "layer": verdict.layer, "summary": f"{ctx.story.id}: QA wants to run {' '.join(argv)}",
-        }  # fmt: skip
+        request = escalation_request(ctx.story.id, AGENT, "run_command", {"argv": argv}, verdict)
         return {
             "current_agent": AGENT,
             "safety": safety,

@@ -91,11 +91,7 @@ class SessionRunner:
         self.session_id = session_id
         self.provider = provider
         self.settings = settings
-        self.guard = guard or RuleGuard(
-            thresholds=Thresholds(
-                settings.constitutional_block_threshold, settings.constitutional_escalate_threshold
-            )
-        )
+        self.guard = guard or RuleGuard(thresholds=Thresholds.of(settings))
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lease_ttl = lease_ttl
         self.outcomes = StoryOutcomes(bus, session_id, on_escalation, decision_poll_s)

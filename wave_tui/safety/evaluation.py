@@ -11,7 +11,7 @@ import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wave_tui.safety.context import SafetyContext
 from wave_tui.safety.findings import Finding
@@ -19,6 +19,9 @@ from wave_tui.safety.guard import Decision
 from wave_tui.safety.judge import JudgeVerdict, LLMJudge
 from wave_tui.safety.policy import Policy, PolicyAction, PolicyMatch
 from wave_tui.safety.rules import REGISTRY, SCORER_ERROR, check_tool
+
+if TYPE_CHECKING:
+    from wave_tui.config import Settings
 
 # Rules no policy can waive: the layer failing is never a matter of taste.
 UNWAIVABLE = frozenset({SCORER_ERROR.id})
@@ -34,18 +37,21 @@ class Thresholds:
             raise ValueError("thresholds must satisfy 0 <= block <= escalate <= 1")
 
     @classmethod
+    def of(cls, settings: Settings) -> Thresholds:
+        return cls(
+            settings.constitutional_block_threshold, settings.constitutional_escalate_threshold
+        )
+
+    @classmethod
     def from_settings(cls) -> Thresholds:
         return _configured_thresholds()
 
 
 @functools.cache
 def _configured_thresholds() -> Thresholds:
-    from wave_tui.config import load_settings
+    from wave_tui.config import load_settings  # read once, on first use
 
-    settings = load_settings()
-    return Thresholds(
-        settings.constitutional_block_threshold, settings.constitutional_escalate_threshold
-    )
+    return Thresholds.of(load_settings())
 
 
 @dataclass(frozen=True, slots=True)

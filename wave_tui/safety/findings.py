@@ -57,6 +57,11 @@ class Finding:
         }
 
 
+def unique(found: Iterable[Finding]) -> list[Finding]:
+    """The findings without repeats, in the order they were made."""
+    return list(dict.fromkeys(found))
+
+
 class RuleRegistry:
     """Every rule of the layer by id, so policies and tests can name them."""
 

@@ -11,7 +11,7 @@ from fnmatch import fnmatchcase
 from pathlib import PurePosixPath
 
 from wave_tui.safety.context import ResolvedPath, SafetyContext
-from wave_tui.safety.findings import Finding, Rule
+from wave_tui.safety.findings import Finding, Rule, unique
 from wave_tui.safety.principles import Severity
 from wave_tui.safety.rules import file_content
 from wave_tui.safety.rules.paths import (
@@ -368,7 +368,3 @@ def holds_forbidden(rel: str, ctx: SafetyContext) -> bool:
     return ctx.is_forbidden(prefix + "x") or any(
         p.lstrip("/").startswith(prefix) for p in ctx.forbidden
     )
-
-
-def unique(found: list[Finding]) -> list[Finding]:
-    return list(dict.fromkeys(found))

@@ -6,14 +6,13 @@ module is the face the rule registry and the other rule modules use.
 from __future__ import annotations
 
 from wave_tui.safety.context import SafetyContext
-from wave_tui.safety.findings import Finding, Rule
+from wave_tui.safety.findings import Finding, Rule, unique
 from wave_tui.safety.rules import file_checks, file_content, file_programs
 from wave_tui.safety.rules.file_checks import (
     TRUNCATE,
     check_delete,
     check_read,
     check_write,
-    unique,
 )
 from wave_tui.safety.rules.paths import is_secret_path, show_path
 from wave_tui.safety.shell import SimpleCommand

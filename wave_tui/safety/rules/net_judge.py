@@ -14,7 +14,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from wave_tui.domain.redaction import redact_text
 from wave_tui.safety.context import SafetyContext
-from wave_tui.safety.findings import Finding, Rule
+from wave_tui.safety.findings import Finding, Rule, unique
 from wave_tui.safety.principles import Severity
 from wave_tui.safety.rules.paths import is_secret_path
 from wave_tui.safety.shell import SimpleCommand
@@ -310,10 +310,6 @@ def loopback_only(address: str) -> bool:
     reached locally as loopback, listens on every interface)."""
     ip = _ip(address.strip("[]"))
     return address == "localhost" or (ip is not None and ip.is_loopback)
-
-
-def unique(found: list[Finding]) -> list[Finding]:
-    return list(dict.fromkeys(found))
 
 
 def tls_off(hosts: Iterable[str], flag: str) -> list[Finding]:

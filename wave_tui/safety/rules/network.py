@@ -10,7 +10,7 @@ rule modules use.
 from __future__ import annotations
 
 from wave_tui.safety.context import SafetyContext
-from wave_tui.safety.findings import Finding
+from wave_tui.safety.findings import Finding, unique
 from wave_tui.safety.rules import net_http, net_sockets
 from wave_tui.safety.rules.net_http import output_files
 from wave_tui.safety.rules.net_judge import (
@@ -22,7 +22,6 @@ from wave_tui.safety.rules.net_judge import (
     is_metadata,
     judge_host,
     judge_request,
-    unique,
 )
 from wave_tui.safety.rules.net_sockets import INTERPRETER, dev_sockets, inline_code, interpreter
 from wave_tui.safety.shell import SimpleCommand
