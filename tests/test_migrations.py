@@ -26,6 +26,8 @@ TABLES = {
     "wave_graph_checkpoints",
     "wave_graph_blobs",
     "wave_graph_writes",
+    "wave_commands",
+    "wave_llm_turns",
 }
 
 

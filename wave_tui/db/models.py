@@ -301,6 +301,62 @@ class WaveApproval(Base):
     )
 
 
+
+class WaveCommand(Base):
+    """An operator's order to a running session (hold, unhold, kill, stop), from any process.
+
+    The runner that holds the session's leases polls for unhandled commands and marks each one
+    handled; with no live runner the command is applied to the rows directly.
+    """
+
+    __tablename__ = "wave_commands"
+
+    id: Mapped[int] = mapped_column(SerialId, primary_key=True, autoincrement=True)
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("wave_sessions.id", ondelete="CASCADE")
+    )
+    story_id: Mapped[str | None] = mapped_column(String(100))
+    verb: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+    issued_by: Mapped[str] = mapped_column(String(200))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    handled_by: Mapped[str | None] = mapped_column(String(200))
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index(None, "session_id", "handled_at", "id"),
+        CheckConstraint("verb IN ('hold', 'unhold', 'kill', 'stop')", name="known_verb"),
+        {"sqlite_autoincrement": True},
+    )
+
+
+class WaveLLMTurn(Base):
+    """One completed model answer, committed before the agent acts on it.
+
+    A node re-run after a crash asks its turns again; the journal answers the ones that already
+    completed, so no paid turn is ever asked twice. `epoch` changes when recovery forks or
+    restarts the story, so a deliberate re-run asks the model afresh.
+    """
+
+    __tablename__ = "wave_llm_turns"
+
+    id: Mapped[int] = mapped_column(SerialId, primary_key=True, autoincrement=True)
+    story_execution_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("wave_story_executions.id", ondelete="CASCADE")
+    )
+    epoch: Mapped[int] = mapped_column(Integer, default=0)
+    conversation: Mapped[str] = mapped_column(String(200))
+    turn: Mapped[int] = mapped_column(Integer)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    response: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("story_execution_id", "epoch", "conversation", "turn"),
+        {"sqlite_autoincrement": True},
+    )
+
 # Registers the LangGraph checkpoint tables on Base.metadata, for Alembic (import at the end:
 # that module imports Base from here).
 from wave_tui.checkpoint import tables as _graph_tables  # noqa: E402, F401
