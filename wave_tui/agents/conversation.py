@@ -13,7 +13,13 @@ from typing import Any
 
 from wave_tui.agents.context import StoryContext
 from wave_tui.domain.state import BudgetState
-from wave_tui.llm import ToolCall, assistant_message, conversation_id, tool_results_message
+from wave_tui.llm import (
+    ToolCall,
+    assistant_message,
+    conversation_id,
+    tool_results_message,
+    turn_index,
+)
 
 
 class BudgetExceededError(Exception):
@@ -105,6 +111,7 @@ async def converse(
     for _turn in range(ctx.max_turns - _assistant_turns(messages)):
         if ctx.ledger.exhausted or budget.charge(spend.tokens, spend.cost_usd).is_exceeded:
             raise BudgetExceededError(_budget_words(ctx, budget, spend))
+        turn = turn_index(messages)
         response = await ctx.provider.complete(system, messages, tools, conversation=key)
         spend.tokens += response.usage.total_tokens
         spend.cost_usd += response.cost_usd
@@ -118,6 +125,8 @@ async def converse(
             agent,
             {
                 "conversation": key,
+                "turn": turn,
+                "journaled": response.journaled,
                 "text": response.text[:2000],
                 "tool_calls": [call.name for call in response.tool_calls],
                 "tokens": response.usage.total_tokens,

@@ -301,7 +301,6 @@ class WaveApproval(Base):
     )
 
 
-
 class WaveCommand(Base):
     """An operator's order to a running session (hold, unhold, kill, stop), from any process.
 
@@ -356,6 +355,7 @@ class WaveLLMTurn(Base):
         UniqueConstraint("story_execution_id", "epoch", "conversation", "turn"),
         {"sqlite_autoincrement": True},
     )
+
 
 # Registers the LangGraph checkpoint tables on Base.metadata, for Alembic (import at the end:
 # that module imports Base from here).

@@ -36,6 +36,7 @@ from wave_tui.domain.state import BudgetState, SafetyState, WAVEState
 from wave_tui.domain.story import Story
 from wave_tui.engine.events import EventBus
 from wave_tui.engine.graph import build_graph, checkpoint_serializer
+from wave_tui.engine.journal import JournaledProvider
 from wave_tui.engine.outcomes import OnEscalation, StoryOutcomes
 from wave_tui.engine.steps import StepRecorder
 from wave_tui.errors import (
@@ -320,7 +321,9 @@ class SessionRunner:
             story=story,
             session_id=self.session_id,
             story_execution_id=execution.id,
-            provider=self.provider,
+            provider=JournaledProvider(
+                self.provider, self.database, execution.id, int(execution.meta_data.get("epoch", 0))
+            ),
             tools=WorkspaceTools(worktree.path, forbidden=story.files.forbidden),
             worktree=worktree,
             guard=self.guard,

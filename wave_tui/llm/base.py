@@ -60,6 +60,8 @@ class LLMResponse:
     cost_usd: Decimal
     model: str
     stop_reason: str | None
+    # Answered from the turn journal (a node re-run after a crash), not asked of the model again.
+    journaled: bool = False
 
 
 class LLMProvider(Protocol):
