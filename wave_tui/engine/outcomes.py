@@ -25,6 +25,7 @@ from wave_tui.domain.enums import (
 from wave_tui.domain.state import Phase, WAVEState
 from wave_tui.engine.events import EventBus
 from wave_tui.engine.steps import StepRecorder
+from wave_tui.recovery import threads
 from wave_tui.workspace import Worktree
 
 OnEscalation = Literal["wait", "reject"]
@@ -51,7 +52,7 @@ class StoryOutcomes:
                 story_execution_id=execution.id,
                 score=request.get("score") if safety else None,
                 violations=list(request.get("violations") or []) if safety else None,
-                graph_thread_id=str(execution.id),
+                graph_thread_id=threads.thread_of(execution.id, execution.meta_data),
                 interrupt_id=interrupt.id,
             )
             phase = "awaiting approval" if safety else "review"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,8 +27,12 @@ async def create_session(
     story_budget_usd: Decimal,
     autonomy: AutonomyLevel = AutonomyLevel.L2,
     concurrency: int = 1,
+    run_meta: Mapping[str, str] | None = None,
 ) -> uuid.UUID:
-    """Validate the inputs, then record the session and its stories; nothing is written on error."""
+    """Validate the inputs, then record the session and its stories; nothing is written on error.
+
+    `run_meta` records how the session was run (the provider, a replay script's path; never a
+    key) so that `wave resume` can carry on the same way."""
     if concurrency < 1:
         raise UserError(f"--concurrency must be at least 1, got {concurrency}")
     if budget_usd <= 0 or token_limit <= 0:
@@ -49,7 +53,7 @@ async def create_session(
             autonomy_level=autonomy,
             concurrency=concurrency,
             story_count=len(ordered),
-            metadata={"base_branch": base_branch},
+            metadata={"base_branch": base_branch, **(run_meta or {})},
         )
         repo = StoryExecutionRepository(recorder.db)
         for story in ordered:

@@ -36,6 +36,8 @@ class StepRecorder:
     charged_tokens: int = 0
     charged_cost: Decimal = Decimal(0)
     last_checkpoint: int | None = None
+    # The story was forked by recovery: its first recorded step clears the fork request.
+    clears_fork: bool = False
 
     async def record(
         self, node: str, state: WAVEState, graph_checkpoint_id: str, kind: CheckpointType | None
@@ -78,7 +80,11 @@ class StepRecorder:
             phase=state.phase.value,
             agent=state.current_agent,
             tests_passing=evidence.passed if evidence else None,
+            retry_count=0,  # a recorded step is progress: recoveries are counted afresh
         )
+        if self.clears_fork:
+            await stories.forget_fork(self.execution_id)
+            self.clears_fork = False
         if tokens or cost:
             await SessionRepository(recorder.db).charge(
                 self.session_id, tokens=tokens, cost_usd=cost

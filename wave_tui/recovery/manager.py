@@ -9,21 +9,29 @@ newest are all invalid).
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Collection, Sequence
-from enum import StrEnum
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wave_tui.checkpoint.tables import graph_checkpoints
 from wave_tui.db import Database, SessionRepository, StoryExecutionRepository
-from wave_tui.db.models import WaveCheckpoint, WaveStoryExecution
-from wave_tui.domain.enums import StoryStatus
-from wave_tui.errors import NotFoundError, UserError
-from wave_tui.recovery.validation import RecoveryPoint, judge
+from wave_tui.db.models import WaveCheckpoint, WaveSession, WaveStoryExecution
+from wave_tui.db.repositories.stories import DEFAULT_LEASE_TTL
+from wave_tui.domain.enums import SessionStatus, StoryStatus
+from wave_tui.domain.gates import Gate
+from wave_tui.domain.lifecycle import TERMINAL_SESSION_STATUSES, UNFINISHED_STORY_STATUSES
+from wave_tui.errors import LeaseHeldError, NotFoundError, UserError, WaveError
+from wave_tui.recovery.leases import held_message, live_holder, new_owner, owner_is_dead
+from wave_tui.recovery.planning import check_arguments, parse_gate, parse_strategy, plan_recovery
+from wave_tui.recovery.recover import StoryRecovery
+from wave_tui.recovery.strategy import RecoveryStrategy
+from wave_tui.recovery.validation import RecoveryPoint, judge, points_query
 
 log = logging.getLogger(__name__)
 
@@ -32,23 +40,172 @@ TERMINAL_STORY_STATUSES: frozenset[StoryStatus] = frozenset(
     {StoryStatus.COMPLETE, StoryStatus.CANCELLED}
 )
 # The status reads this many newest checkpoints per story; deeper only when all are invalid.
-NEWEST_PER_STORY = 3
-
-
-class RecoveryStrategy(StrEnum):
-    RESUME_FROM_LAST = "resume_from_last"
-    RESUME_FROM_GATE = "resume_from_gate"
-    RESTART = "restart"
-    SKIP = "skip"
+NEWEST_PER_STORY = 1
 
 
 class RecoveryManager:
-    """What can be recovered after a crash, read from the database; nothing here writes."""
+    """What can be recovered after a crash, and the recovery itself.
 
-    def __init__(self, database: Database) -> None:
+    `owner` is the lease owner that will run the recovered stories (a SessionRunner built with
+    the same owner picks them up); `worktrees` is where session worktrees live (for a restart's
+    reset); `operator` is who asked, for the record.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        owner: str | None = None,
+        worktrees: Path | None = None,
+        operator: str = "wave",
+        lease_ttl: timedelta = DEFAULT_LEASE_TTL,
+    ) -> None:
         self.database = database
+        self.owner = owner or new_owner()
+        self._writer = StoryRecovery(
+            database, self.owner, worktrees=worktrees, operator=operator, lease_ttl=lease_ttl
+        )
         # Each invalid checkpoint is logged once per manager, not on every poll of the status.
         self._logged: set[int] = set()
+
+    async def recover_story(
+        self,
+        session_id: uuid.UUID | str,
+        story_id: str,
+        strategy: RecoveryStrategy | str = RecoveryStrategy.RESUME_FROM_LAST,
+        target_gate: Gate | str | None = None,
+        checkpoint_id: int | None = None,
+    ) -> dict[str, Any]:
+        """Bring one story back; refusals (bad ids, a finished story, a live holder, no such
+        checkpoint or gate) change nothing. The story is left for this manager's owner to run."""
+        started = time.perf_counter()
+        chosen, gate = parse_strategy(strategy), parse_gate(target_gate)
+        check_arguments(chosen, gate, checkpoint_id)
+        sid = parse_session_id(session_id)
+        log.info(
+            "Starting recovery | session=%s | story=%s | strategy=%s", sid, story_id, chosen.value
+        )
+        async with self.database.session(readonly=True) as db:
+            session = await SessionRepository(db).require(sid)
+            story = await _require_story(db, sid, story_id)
+            plan = await plan_recovery(
+                db, session, story, chosen, gate, checkpoint_id, self.owner, self._story_newest
+            )
+        return await self._writer.recover(plan, started)
+
+    async def recover_session(
+        self,
+        session_id: uuid.UUID | str,
+        strategy: RecoveryStrategy | str = RecoveryStrategy.RESUME_FROM_LAST,
+        target_gate: Gate | str | None = None,
+    ) -> dict[str, Any]:
+        """Every unfinished story of the session, with one strategy.
+
+        All their leases are taken first in one transaction (the session row locked on
+        PostgreSQL), so of two recoveries of one session exactly one proceeds and the other
+        changes nothing. A story that cannot be recovered is listed under `failed`.
+        """
+        started = time.perf_counter()
+        chosen, gate = parse_strategy(strategy), parse_gate(target_gate)
+        check_arguments(chosen, gate, None)
+        sid = parse_session_id(session_id)
+        unfinished = await self._claim_session(sid)
+        recovered: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
+        for story_id in unfinished:
+            try:
+                result = await self.recover_story(sid, story_id, chosen, gate)
+            except WaveError as problem:
+                failed.append({"story_id": story_id, "error": str(problem)})
+                log.error("Recovery failed | session=%s | story=%s | %s", sid, story_id, problem)
+            else:
+                recovered.append({"story_id": story_id, "result": result})
+        async with self.database.session(readonly=True) as db:
+            total = len(await StoryExecutionRepository(db).list_by_session(sid))
+        return {
+            "session_id": str(sid),
+            "strategy": chosen.value,
+            "total_stories": total,
+            "recovered": recovered,
+            "failed": failed,
+            "recovery_time_seconds": round(time.perf_counter() - started, 6),
+        }
+
+    async def interrupted_sessions(
+        self, project_path: str | None = None, limit: int = 100
+    ) -> list[tuple[WaveSession, dict[str, Any]]]:
+        """The startup scan: sessions in progress (or failed) with unfinished stories that no
+        live process runs, newest first, each with its recovery status. A lease left by a dead
+        process of this machine does not hide its session."""
+        unfinished = exists().where(
+            WaveStoryExecution.session_id == WaveSession.id,
+            WaveStoryExecution.status.in_(UNFINISHED_STORY_STATUSES),
+        )
+        query = select(WaveSession).where(
+            WaveSession.status.in_([SessionStatus.IN_PROGRESS, SessionStatus.FAILED]), unfinished
+        )
+        if project_path is not None:
+            query = query.where(WaveSession.project_path == project_path)
+        async with self.database.session(readonly=True) as db:
+            sessions = (await db.scalars(query.order_by(WaveSession.created_at.desc()))).all()
+            leases = (
+                await db.execute(
+                    select(
+                        WaveStoryExecution.session_id,
+                        WaveStoryExecution.lease_owner,
+                        WaveStoryExecution.lease_expires_at,
+                    ).where(
+                        WaveStoryExecution.session_id.in_([s.id for s in sessions]),
+                        WaveStoryExecution.lease_owner.is_not(None),
+                    )
+                )
+            ).all()
+        running = {sid for sid, owner, until in leases if live_holder(owner, until, self.owner)}
+        found = [s for s in sessions if s.id not in running][:limit]
+        return [(session, await self.get_recovery_status(session.id)) for session in found]
+
+    async def _claim_session(self, sid: uuid.UUID) -> list[str]:
+        """Take the lease of every unfinished story at once, or none: the unfinished story ids."""
+        async with self.database.session() as db:
+            session = await db.scalar(
+                select(WaveSession).where(WaveSession.id == sid).with_for_update()
+            )
+            if session is None:
+                raise NotFoundError(f"session {sid} not found")
+            if session.status in TERMINAL_SESSION_STATUSES:
+                raise UserError(f"session {sid} is {session.status.value}; nothing to recover")
+            repo = StoryExecutionRepository(db)
+            stories = [
+                s for s in await repo.list_by_session(sid)
+                if s.status not in TERMINAL_STORY_STATUSES
+            ]  # fmt: skip
+            for story in stories:
+                if live_holder(story.lease_owner, story.lease_expires_at, self.owner):
+                    raise LeaseHeldError(
+                        held_message(story.story_id, story.lease_owner, story.lease_acquired_at)
+                    )
+                dead = story.lease_owner if owner_is_dead(story.lease_owner) else None
+                await repo.acquire_lease(
+                    story.id, self.owner, self._writer.lease_ttl, take_over=dead
+                )
+        return [s.story_id for s in stories]
+
+    async def _story_newest(
+        self, db: AsyncSession, sid: uuid.UUID, story_id: str
+    ) -> tuple[int | None, RecoveryPoint | None]:
+        """One story's newest checkpoint id and its newest valid point: one indexed row in the
+        usual case, the older rows only when the newest is invalid."""
+        where = and_(WaveCheckpoint.session_id == sid, WaveCheckpoint.story_id == story_id)
+        newest_first = points_query(where).order_by(WaveCheckpoint.id.desc())
+        rows = (await db.execute(newest_first.limit(1))).all()
+        if not rows:
+            return None, None
+        newest = rows[0].id
+        (point,) = self._judge_all(rows)
+        if point.valid:
+            return newest, point
+        older = (await db.execute(newest_first.where(WaveCheckpoint.id < newest))).all()
+        return newest, next((p for p in self._judge_all(older) if p.valid), None)
 
     async def find_recovery_points(
         self, session_id: uuid.UUID | str, story_id: str | None = None
@@ -59,7 +216,7 @@ class RecoveryManager:
             await SessionRepository(db).require(sid)
             if story_id is not None:
                 await _require_story(db, sid, story_id)
-            query = _points_query(_story_filter(sid, story_id)).order_by(WaveCheckpoint.id.desc())
+            query = points_query(_story_filter(sid, story_id)).order_by(WaveCheckpoint.id.desc())
             rows = (await db.execute(query)).all()
         return self._judge_all(rows)
 
@@ -71,8 +228,8 @@ class RecoveryManager:
             story = await _require_story(db, sid, story_id)
             if story.status in TERMINAL_STORY_STATUSES:
                 return False
-            newest = await self._newest_valid(db, sid, [story_id])
-        return story_id in newest
+            _, point = await self._story_newest(db, sid, story_id)
+        return point is not None
 
     async def get_recovery_status(self, session_id: uuid.UUID | str) -> dict[str, Any]:
         """The session's stories by status and the unfinished ones that have a valid checkpoint."""
@@ -164,35 +321,6 @@ def _story_filter(session_id: uuid.UUID, story_id: str | None) -> ColumnElement[
     return and_(where, WaveCheckpoint.story_id == story_id) if story_id is not None else where
 
 
-def _points_query(where: ColumnElement[bool]) -> Select[Any]:
-    """Checkpoint rows with `graph_found`: whether the LangGraph checkpoint they name exists."""
-    graph = graph_checkpoints.c
-    return (
-        select(
-            WaveCheckpoint.id,
-            WaveCheckpoint.story_id,
-            WaveCheckpoint.story_execution_id,
-            WaveCheckpoint.checkpoint_type,
-            WaveCheckpoint.checkpoint_name,
-            WaveCheckpoint.gate,
-            WaveCheckpoint.state,
-            WaveCheckpoint.created_at,
-            WaveCheckpoint.graph_thread_id,
-            WaveCheckpoint.graph_checkpoint_id,
-            graph.checkpoint_id.is_not(None).label("graph_found"),
-        )
-        .outerjoin(
-            graph_checkpoints,
-            and_(
-                graph.thread_id == WaveCheckpoint.graph_thread_id,
-                graph.checkpoint_ns == "",
-                graph.checkpoint_id == WaveCheckpoint.graph_checkpoint_id,
-            ),
-        )
-        .where(where)
-    )
-
-
 def _ranked(session_id: uuid.UUID, story_ids: Collection[str], *, newest: bool) -> Select[Any]:
     """The newest NEWEST_PER_STORY checkpoints of each story (or, `newest=False`, the others)."""
     rank = (
@@ -207,7 +335,7 @@ def _ranked(session_id: uuid.UUID, story_ids: Collection[str], *, newest: bool) 
     )
     depth = rank.c.rank <= NEWEST_PER_STORY if newest else rank.c.rank > NEWEST_PER_STORY
     return (
-        _points_query(WaveCheckpoint.session_id == session_id)
+        points_query(WaveCheckpoint.session_id == session_id)
         .join(rank, rank.c.id == WaveCheckpoint.id)
         .where(depth)
         .order_by(WaveCheckpoint.id.desc())

@@ -8,8 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Row
+from sqlalchemy import ColumnElement, Row, Select, and_, select
 
+from wave_tui.checkpoint.tables import graph_checkpoints
+from wave_tui.db.models import WaveCheckpoint
 from wave_tui.domain.enums import CheckpointType
 from wave_tui.domain.gates import Gate
 from wave_tui.domain.state import WAVEState
@@ -121,3 +123,33 @@ def _first_error(exc: ValidationError) -> str:
     where = ".".join(str(part) for part in error["loc"]) or "state"
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     return f"{where}: {error['msg']}{more}"
+
+
+def points_query(where: ColumnElement[bool]) -> Select[Any]:
+    """Checkpoint rows with `graph_found`: whether the LangGraph checkpoint they name exists."""
+    graph = graph_checkpoints.c
+    return (
+        select(
+            WaveCheckpoint.id,
+            WaveCheckpoint.session_id,
+            WaveCheckpoint.story_id,
+            WaveCheckpoint.story_execution_id,
+            WaveCheckpoint.checkpoint_type,
+            WaveCheckpoint.checkpoint_name,
+            WaveCheckpoint.gate,
+            WaveCheckpoint.state,
+            WaveCheckpoint.created_at,
+            WaveCheckpoint.graph_thread_id,
+            WaveCheckpoint.graph_checkpoint_id,
+            graph.checkpoint_id.is_not(None).label("graph_found"),
+        )
+        .outerjoin(
+            graph_checkpoints,
+            and_(
+                graph.thread_id == WaveCheckpoint.graph_thread_id,
+                graph.checkpoint_ns == "",
+                graph.checkpoint_id == WaveCheckpoint.graph_checkpoint_id,
+            ),
+        )
+        .where(where)
+    )

@@ -195,13 +195,26 @@ class StoryExecutionRepository(Repository):
         await self.db.flush()
         return execution
 
+    async def forget_fork(self, execution_id: uuid.UUID) -> None:
+        """The forked run has recorded its first step: it continues from its own history now."""
+        execution = await self.require(execution_id)
+        execution.meta_data = {k: v for k, v in execution.meta_data.items() if k != "fork_from"}
+        await self.db.flush()
+
     async def acquire_lease(
-        self, execution_id: uuid.UUID, owner: str, ttl: timedelta = DEFAULT_LEASE_TTL
+        self,
+        execution_id: uuid.UUID,
+        owner: str,
+        ttl: timedelta = DEFAULT_LEASE_TTL,
+        *,
+        take_over: str | None = None,
     ) -> Lease:
         """Take the story for `owner`, atomically: free, expired or already ours, else refused.
 
         A single conditional UPDATE decides, so two processes racing for one story can never both
         win, on SQLite (one writer at a time) or PostgreSQL (row lock, then the WHERE re-checked).
+        `take_over` names a holder known to be dead (its process is gone): its lease is taken
+        before it expires, and only if that holder still has it.
         """
         now = utcnow()
         expires = now + ttl
@@ -211,7 +224,7 @@ class StoryExecutionRepository(Repository):
                 WaveStoryExecution.id == execution_id,
                 or_(
                     WaveStoryExecution.lease_owner.is_(None),
-                    WaveStoryExecution.lease_owner == owner,
+                    WaveStoryExecution.lease_owner.in_([owner, take_over or owner]),
                     WaveStoryExecution.lease_expires_at <= now,
                 ),
             )
