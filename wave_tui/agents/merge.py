@@ -21,10 +21,11 @@ async def merge_prep_node(state: WAVEState, runtime: Runtime[StoryContext]) -> d
     story = ctx.story
     try:
         sha = await ctx.worktree.commit(f"{story.id}: {story.title}\n\nWAVE story {story.id}")
+        # Nothing new to commit: the commit may have been made before a crash took its step.
+        head = sha or state.git.commit_hash or await ctx.worktree.head_if_ahead()
         clean = await ctx.worktree.merges_cleanly()
     except WorkspaceError as problem:
         return failed(state, AGENT, f"merge prep: {problem}")
-    head = sha or state.git.commit_hash
     gates = state.gates.record(
         Gate.GATE_6,
         clean and head is not None,
@@ -44,11 +45,15 @@ async def merge_prep_node(state: WAVEState, runtime: Runtime[StoryContext]) -> d
         "agent_outputs": output(AGENT, "commit", f"{head} merges cleanly: {clean}"),
         "updated_at": utcnow(),
     }
-    if not clean:
-        update["phase"] = Phase.HELD
-        update["gates"] = gates.model_copy(
-            update={"hold_reason": f"{ctx.worktree.branch} conflicts with the base branch"}
+    if not clean or head is None:
+        # A failed gate-6 never goes on to the merge.
+        reason = (
+            f"{ctx.worktree.branch} conflicts with the base branch"
+            if not clean
+            else f"nothing committed on {ctx.worktree.branch}: the story changed no file"
         )
+        update["phase"] = Phase.HELD
+        update["gates"] = gates.model_copy(update={"hold_reason": reason})
     elif ctx.autonomy is not AutonomyLevel.L3:
         update["pending_approval"] = {
             "subject": "merge",

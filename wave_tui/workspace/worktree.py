@@ -104,6 +104,14 @@ class Worktree:
         await git("commit", "--quiet", "--no-verify", "-m", message, cwd=self.path)
         return (await git("rev-parse", "HEAD", cwd=self.path)).strip()
 
+    async def head_if_ahead(self) -> str | None:
+        """The story branch's tip when it carries commits the base has not, else None: after a
+        crash between the commit and its checkpoint, that commit is the story's."""
+        ahead = await git("rev-list", "--count", f"{self.base_branch}..HEAD", cwd=self.path)
+        if int(ahead.strip() or 0) == 0:
+            return None
+        return (await git("rev-parse", "HEAD", cwd=self.path)).strip()
+
     async def merges_cleanly(self) -> bool:
         """Whether the committed story branch merges into the base without conflicts.
 
