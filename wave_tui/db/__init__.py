@@ -15,6 +15,7 @@ from wave_tui.db.models import (
 from wave_tui.db.repositories import (
     ApprovalRepository,
     CheckpointRepository,
+    CommandRepository,
     EscalationRepository,
     EventRepository,
     Lease,
@@ -27,6 +28,7 @@ __all__ = [
     "ApprovalRepository",
     "Base",
     "CheckpointRepository",
+    "CommandRepository",
     "Database",
     "EscalationRepository",
     "EventRepository",

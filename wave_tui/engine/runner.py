@@ -8,12 +8,15 @@ import contextlib
 import os
 import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
+from langgraph.errors import GraphDrained
+from langgraph.runtime import RunControl
 from langgraph.types import Command
 
 from wave_tui.agents.context import SessionLedger, StoryContext
@@ -34,6 +37,15 @@ from wave_tui.domain.enums import (
 from wave_tui.domain.gates import Gate
 from wave_tui.domain.state import BudgetState, SafetyState, WAVEState
 from wave_tui.domain.story import Story
+from wave_tui.engine.control import (
+    KILLABLE,
+    PAUSABLE,
+    STOP_WORDS,
+    CommandInbox,
+    is_held,
+    lease_free,
+    stop_reason,
+)
 from wave_tui.engine.events import EventBus
 from wave_tui.engine.graph import build_graph, checkpoint_serializer
 from wave_tui.engine.journal import JournaledProvider
@@ -47,12 +59,11 @@ from wave_tui.errors import (
     WaveError,
 )
 from wave_tui.llm import LLMProvider
+from wave_tui.recovery import threads
 from wave_tui.safety import SafetyGuard, Thresholds
 from wave_tui.safety.rule_guard import RuleGuard
 from wave_tui.workspace import WorkspaceTools, Worktree
 
-# Block reasons of stories an operator paused; only these are resumed by `resume`.
-HELD_PREFIXES = ("held", "emergency stop")
 _DONE = {StoryStatus.COMPLETE, StoryStatus.FAILED, StoryStatus.CANCELLED}
 
 
@@ -86,6 +97,7 @@ class SessionRunner:
         owner: str | None = None,
         lease_ttl: timedelta = timedelta(seconds=60),
         decision_poll_s: float = 0.5,
+        command_poll_s: float = 0.2,
     ) -> None:
         self.bus = bus
         self.database = bus.database
@@ -103,13 +115,24 @@ class SessionRunner:
         # Stories another process owns (lease refused or lost): never run here again this time.
         self._lost: set[str] = set()
         self._ledger: SessionLedger | None = None
+        self.command_poll_s = command_poll_s
+        self.commands = CommandInbox(self)
+        # Each story's current graph run: a hold drains it at the next step boundary.
+        self._controls: dict[str, RunControl] = {}
+        # Set when the operator changed what may run (hold, unhold, kill): start() looks again.
+        self._wake = asyncio.Event()
+        self._story_ids: list[str] = []
 
     # -- operator commands ------------------------------------------------------------------
 
     def hold(self, story_id: str | None, reason: str) -> None:
-        """Pause after the current step; the story keeps its state and resumes later."""
+        """Pause at the next step boundary: the node in flight finishes and its checkpoint is
+        saved, then the graph run drains. The story keeps its state and resumes later."""
         for sid in self._targets(story_id):
-            self._held[sid] = f"held: {reason}"
+            self._held[sid] = stop_reason("hold", reason)
+            if (control := self._controls.get(sid)) is not None:
+                control.request_drain(self._held[sid])
+        self._wake.set()
 
     async def resume(self, story_id: str | None) -> list[str]:
         """Let held stories run again (from their last checkpoint) at the next `start()`."""
@@ -118,7 +141,7 @@ class SessionRunner:
             if story_id not in (None, execution.story_id):
                 continue
             self._held.pop(execution.story_id, None)
-            if execution.status is StoryStatus.BLOCKED and _was_held(execution):
+            if is_held(execution):
                 async with self.bus.transaction() as recorder:
                     await StoryExecutionRepository(recorder.db).requeue(execution.id)
                     await recorder.record(
@@ -126,14 +149,16 @@ class SessionRunner:
                         story_execution_id=execution.id,
                     )  # fmt: skip
                 resumed.append(execution.story_id)
+        self._wake.set()  # a running start() picks the requeued stories up
         return resumed
 
     def kill(self, story_id: str | None, reason: str) -> None:
         """Stop now. One story ends cancelled; all stories (the emergency stop) are held."""
         for sid in self._targets(story_id):
-            self._held[sid] = f"{'killed' if story_id else 'emergency stop'}: {reason}"
+            self._held[sid] = stop_reason("kill" if story_id else "stop", reason)
             if (task := self._tasks.get(sid)) is not None:
                 task.cancel(self._held[sid])
+        self._wake.set()
 
     async def manual_checkpoint(self, story_id: str, name: str) -> int:
         """Mark the story's latest graph checkpoint as a named point the operator can return to."""
@@ -141,7 +166,8 @@ class SessionRunner:
             execution = await StoryExecutionRepository(db).get_by_story(self.session_id, story_id)
         if execution is None:
             raise NotFoundError(f"story {story_id} is not in session {self.session_id}")
-        snapshot = await self.graph.aget_state({"configurable": {"thread_id": str(execution.id)}})
+        thread = threads.thread_of(execution.id, execution.meta_data)
+        snapshot = await self.graph.aget_state({"configurable": {"thread_id": thread}})
         if not snapshot.values:
             raise InvalidTransitionError(f"story {story_id} has not started: nothing to checkpoint")
         state = WAVEState.model_validate(snapshot.values)
@@ -157,7 +183,7 @@ class SessionRunner:
                 story_execution_id=execution.id,
                 story_id=story_id,
                 parent_checkpoint_id=latest.id if latest else None,
-                graph_thread_id=str(execution.id),
+                graph_thread_id=threads.thread_of(execution.id, execution.meta_data),
                 graph_checkpoint_id=snapshot.config["configurable"]["checkpoint_id"],
             )
             await recorder.record(
@@ -167,7 +193,20 @@ class SessionRunner:
         return checkpoint.id
 
     def _targets(self, story_id: str | None) -> list[str]:
-        return [story_id] if story_id else list(self._tasks)
+        """One story, or every story: those running and those that have not started yet."""
+        if story_id:
+            return [story_id]
+        return [*self._tasks, *(s for s in self._story_ids if s not in self._tasks)]
+
+    @property
+    def running(self) -> frozenset[str]:
+        """The stories whose task runs in this process right now."""
+        return frozenset(sid for sid, task in self._tasks.items() if not task.done())
+
+    @property
+    def held(self) -> Mapping[str, str]:
+        """Stories the operator stopped in this runner, each with the reason it is stopped for."""
+        return MappingProxyType(self._held)
 
     # -- the session ------------------------------------------------------------------------
 
@@ -184,8 +223,31 @@ class SessionRunner:
             concurrency, project = session.concurrency, Path(session.project_path or ".")
             base = str(session.meta_data.get("base_branch") or "") or None
         root = self.settings.data_dir / "worktrees" / str(self.session_id)
+        self._story_ids = [s.story_id for s in await self._stories()]
+        await self.commands.poll()  # commands that waited for a runner apply before anything runs
+        stop = asyncio.Event()
+        poller = asyncio.create_task(
+            self.commands.run(self.command_poll_s, stop), name=f"wave-commands-{self.session_id}"
+        )
+        try:
+            await self._schedule(project, root, base, concurrency)
+        finally:
+            stop.set()  # not cancelled: a command in hand is finished and marked handled
+            await poller
+        await self._park_held(await self._stories())  # what the last command stopped
+        return await self._finish_session()
+
+    async def _schedule(
+        self, project: Path, root: Path, base: str | None, concurrency: int
+    ) -> None:
+        """Start ready stories up to the concurrency limit until none runs and none can start;
+        an operator's command wakes it to look again."""
         while True:
+            self._wake.clear()
             stories = await self._stories()
+            self._story_ids = [s.story_id for s in stories]
+            if await self._park_held(stories):
+                stories = await self._stories()
             await self._block_orphans(stories)
             ready = [
                 s for s in stories if self._ready(s, stories) and s.story_id not in self._tasks
@@ -198,13 +260,34 @@ class SessionRunner:
                 self._tasks[execution.story_id] = task
             if not self._tasks:
                 break
-            done, _ = await asyncio.wait(self._tasks.values(), return_when=asyncio.FIRST_COMPLETED)
+            woken = asyncio.create_task(self._wake.wait())
+            try:
+                done, _ = await asyncio.wait(
+                    [*self._tasks.values(), woken], return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                woken.cancel()
             for sid, task in list(self._tasks.items()):
                 if task in done:
                     del self._tasks[sid]
                     if not task.cancelled() and (problem := task.exception()) is not None:
                         raise problem
-        return await self._finish_session()
+
+    async def _park_held(self, stories: Sequence[WaveStoryExecution]) -> bool:
+        """Stories the operator stopped before they started here go on the record as stopped
+        (blocked, or cancelled when killed); one another live process runs is left to it."""
+        parked = False
+        for execution in stories:
+            reason = self._held.get(execution.story_id)
+            if reason is None or execution.story_id in self._tasks:
+                continue
+            statuses = KILLABLE if reason.startswith(STOP_WORDS["kill"]) else PAUSABLE
+            if execution.status in statuses and lease_free(execution, self.owner):
+                # A story that finished elsewhere since it was read is not stopped after all.
+                with contextlib.suppress(InvalidTransitionError):
+                    await self.outcomes.stopped(execution, reason)
+                    parked = True
+        return parked
 
     async def _stories(self) -> Sequence[WaveStoryExecution]:
         async with self.database.session(readonly=True) as db:
@@ -322,7 +405,7 @@ class SessionRunner:
             session_id=self.session_id,
             story_execution_id=execution.id,
             provider=JournaledProvider(
-                self.provider, self.database, execution.id, int(execution.meta_data.get("epoch", 0))
+                self.provider, self.database, execution.id, threads.epoch_of(execution.meta_data)
             ),
             tools=WorkspaceTools(worktree.path, forbidden=story.files.forbidden),
             worktree=worktree,
@@ -331,14 +414,22 @@ class SessionRunner:
             sink=BusSink(self.bus, self.session_id, execution.id, story.id),
             autonomy=await self._autonomy(),
         )
-        thread = str(execution.id)
+        thread = threads.thread_of(execution.id, execution.meta_data)
         config: dict[str, Any] = {"configurable": {"thread_id": thread}}
         steps = StepRecorder(self.bus, self.session_id, execution.id, story.id, thread)
-        snapshot = await self.graph.aget_state(config)
+        # Recovery may ask to continue from an older checkpoint: the run forks from it, and
+        # the first step recorded after it clears the request (a crash before that forks again).
+        fork = threads.fork_of(execution.meta_data)
+        first = {"configurable": {"thread_id": thread, "checkpoint_id": fork}} if fork else config
+        steps.clears_fork = fork is not None
+        snapshot = await self.graph.aget_state(first)
         graph_input: Any
         if snapshot.values:
             graph_input = None  # a thread exists: continue where it stopped
             steps.last_checkpoint = await self._latest_checkpoint(story.id)
+            # What the state already spent was charged when its step was recorded.
+            spent = WAVEState.model_validate(snapshot.values).budget
+            steps.charged_tokens, steps.charged_cost = spent.tokens_used, spent.cost_usd
             await self._mark_resumed(execution)
         else:
             graph_input = self._initial_state(story, execution, worktree)
@@ -350,7 +441,8 @@ class SessionRunner:
                 )  # fmt: skip
                 await steps.write(recorder, "start", graph_input, "", CheckpointType.STORY_START)
         while True:
-            interrupts = await self._stream(graph_input, config, ctx, steps)
+            interrupts = await self._stream(graph_input, first, ctx, steps)
+            first = config  # after the fork, the thread's newest checkpoint is where it stands
             if execution.story_id in self._held:
                 await self.outcomes.stopped(execution, self._held[execution.story_id])
                 return
@@ -366,16 +458,47 @@ class SessionRunner:
     async def _stream(
         self, graph_input: Any, config: dict[str, Any], ctx: StoryContext, steps: StepRecorder
     ) -> list[Any]:
-        node: str | None = None
+        """Run the graph until it ends, interrupts, or drains for a hold. A hold withdrawn before
+        the drain took effect lets the run carry on from the checkpoint it drained at."""
         interrupts: list[Any] = []
+        while True:
+            # A fresh control per run: a drained one stays drained.
+            control = self._controls[ctx.story.id] = RunControl()
+            if (reason := self._held.get(ctx.story.id)) is not None:
+                control.request_drain(reason)
+            try:
+                await self._stream_run(graph_input, config, ctx, steps, control, interrupts)
+                return interrupts
+            except GraphDrained:
+                if ctx.story.id in self._held:
+                    return interrupts
+                # Carry on from the checkpoint it drained at: the newest of the thread, which
+                # holds the input (or the resume) already.
+                graph_input = None
+                config = {**config, "configurable": {**config["configurable"]}}
+                config["configurable"].pop("checkpoint_id", None)
+            finally:
+                self._controls.pop(ctx.story.id, None)
+
+    async def _stream_run(
+        self,
+        graph_input: Any,
+        config: dict[str, Any],
+        ctx: StoryContext,
+        steps: StepRecorder,
+        control: RunControl,
+        interrupts: list[Any],
+    ) -> None:
+        node: str | None = None
         stream = self.graph.astream(
             graph_input,
             config,
             context=ctx,
             stream_mode=["updates", "checkpoints"],
             durability=self.settings.checkpoint_durability,
+            control=control,
         )
-        # Closed explicitly: a hold leaves the loop early and must not leave the run open.
+        # Closed explicitly: a cancelled story must not leave the run open.
         async with contextlib.aclosing(stream):
             async for mode, chunk in stream:
                 if mode == "updates":
@@ -389,9 +512,6 @@ class SessionRunner:
                         node, state, chunk["config"]["configurable"]["checkpoint_id"], None
                     )
                     node = None
-                    if ctx.story.id in self._held:
-                        break
-        return interrupts
 
     def _initial_state(
         self, story: Story, execution: WaveStoryExecution, worktree: Worktree
@@ -406,7 +526,7 @@ class SessionRunner:
             project_id=str(worktree.repo),
             session_id=str(self.session_id),
             story_id=story.id,
-            thread_id=str(execution.id),
+            thread_id=threads.thread_of(execution.id, execution.meta_data),
             domain=story.domain,
             prompt=story.prompt,
             acceptance_criteria=story.acceptance_criteria,
@@ -439,10 +559,6 @@ class SessionRunner:
                 self.session_id, "story_resumed", {"story": execution.story_id},
                 story_execution_id=execution.id,
             )  # fmt: skip
-
-
-def _was_held(execution: WaveStoryExecution) -> bool:
-    return (execution.block_reason or "").startswith(HELD_PREFIXES)
 
 
 def _depends_on(execution: WaveStoryExecution) -> list[str]:

@@ -2,6 +2,7 @@
 
 from wave_tui.db.repositories.approvals import ApprovalRepository
 from wave_tui.db.repositories.checkpoints import CheckpointRepository
+from wave_tui.db.repositories.commands import CommandRepository
 from wave_tui.db.repositories.escalations import EscalationRepository
 from wave_tui.db.repositories.events import EventRepository
 from wave_tui.db.repositories.sessions import SessionRepository, Statistics
@@ -10,6 +11,7 @@ from wave_tui.db.repositories.stories import Lease, StoryExecutionRepository
 __all__ = [
     "ApprovalRepository",
     "CheckpointRepository",
+    "CommandRepository",
     "EscalationRepository",
     "EventRepository",
     "Lease",
