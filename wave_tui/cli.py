@@ -18,11 +18,12 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from wave_tui import __version__
-from wave_tui.cli_common import PROG, Parser, fail, output_closed
+from wave_tui.cli_common import PROG, Parser, add_follow_options, fail, lazy, output_closed
 from wave_tui.config import display_url, load_settings
 from wave_tui.db import Database, SessionRepository, WaveSession
 from wave_tui.db.types import utcnow
 from wave_tui.errors import EXIT_OPERATIONAL, UserError, WaveError
+from wave_tui.logs import setup_logging
 
 Command = Callable[[Database, argparse.Namespace], Awaitable[int | None]]
 
@@ -35,6 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if (offline := getattr(args, "offline", None)) is not None:
             return int(offline(args, settings))  # needs no database
         url = settings.resolve_database_url(db_path=args.db, database_url=args.database_url)
+        setup_logging(settings.data_dir)
         if (prepare := getattr(args, "prepare", None)) is not None:
             prepare(args, settings)
         return asyncio.run(_run(url, args.command, args))
@@ -68,9 +70,11 @@ def _first_line(exc: BaseException) -> str:
 
 
 async def cmd_sessions(database: Database, args: argparse.Namespace) -> None:
+    if args.resumable:
+        await _resumable_sessions(database, as_json=args.json)
+        return
     async with database.session(readonly=True) as db:
-        repo = SessionRepository(db)
-        sessions = await (repo.list_resumable() if args.resumable else repo.list())
+        sessions = await SessionRepository(db).list()
     if args.json:
         _print_json([session_summary(session) for session in sessions])
     elif not sessions:
@@ -81,6 +85,37 @@ async def cmd_sessions(database: Database, args: argparse.Namespace) -> None:
             ["ID", "PROJECT", "WAVE", "STATUS", "STORIES", "COST / BUDGET", "CREATED", "ENDED"],
             [_session_row(session) for session in sessions],
         )
+
+
+async def _resumable_sessions(database: Database, *, as_json: bool) -> None:
+    """The startup scan: interrupted sessions, what each can recover, and the command to do it."""
+    from wave_tui.recovery import RecoveryManager
+
+    found = await RecoveryManager(database).interrupted_sessions()
+    if as_json:
+        _print_json(
+            [
+                {**session_summary(session), "recoverable_stories": status["recoverable_stories"],
+                 "resume_command": f"{PROG} resume {session.id}"}
+                for session, status in found
+            ]
+        )  # fmt: skip
+        return
+    if not found:
+        print(f"No interrupted sessions in {database.display_url}.")
+        return
+    _print_table(
+        ["ID", "PROJECT", "WAVE", "STATUS", "STORIES", "COST / BUDGET", "CREATED", "ENDED"],
+        [_session_row(session) for session, _ in found],
+    )
+    for session, status in found:
+        stories = status["recoverable_stories"]
+        listed = ", ".join(
+            f"{s['story_id']} ({s['current_status']}, last {s['last_checkpoint']['gate'] or '-'})"
+            for s in stories
+        )
+        print(f"\n{str(session.id)[:8]}: {listed or 'no checkpoint yet: its stories start over'}")
+        print(f"  recover with: {PROG} resume {session.id}")
 
 
 async def cmd_stats(database: Database, args: argparse.Namespace) -> None:
@@ -274,31 +309,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     backup.set_defaults(command=cmd_backup)
     _run_parsers(commands, common)
-    from wave_tui import cli_escalations, cli_recovery, cli_safety
+    from wave_tui import cli_control, cli_escalations, cli_recovery, cli_resume, cli_safety
 
     cli_safety.add_parsers(commands)
     cli_escalations.add_parsers(commands, common)
     cli_recovery.add_parsers(commands, common)
+    cli_control.add_parsers(commands, common)
+    cli_resume.add_parsers(commands, common)
     return parser
 
 
 def _run_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
-    from wave_tui.cli_run import cmd_demo, cmd_run, prepare_demo, prepare_run
-
     follow = Parser(add_help=False)
-    follow.add_argument(
-        "--headless",
-        action="store_true",
-        help="print one line per event instead of opening the console (the console comes later;"
-        " for now every run is headless)",
-    )
-    follow.add_argument("--json", action="store_true", help="events as JSON lines")
-    follow.add_argument(
-        "--on-escalation",
-        choices=["wait", "reject"],
-        default="wait",
-        help="wait for a decision from another terminal (default) or reject every escalation",
-    )
+    add_follow_options(follow)
     follow.add_argument("--session-name", help="default: the project directory's name")
     follow.add_argument("--budget-usd", type=float, help="session budget in USD")
     follow.add_argument("--token-limit", type=int, help="session token limit")
@@ -313,7 +336,9 @@ def _run_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     run.add_argument("--script", type=Path, metavar="FILE", help="replay script (offline)")
     run.add_argument("--record", type=Path, metavar="FILE", help="record the run as a script")
     run.add_argument("--autonomy", choices=["L0", "L1", "L2", "L3"], default="L2")
-    run.set_defaults(command=cmd_run, prepare=prepare_run)
+    run.set_defaults(
+        command=lazy("wave_tui.cli_run", "cmd_run"), prepare=lazy("wave_tui.cli_run", "prepare_run")
+    )
 
     demo = commands.add_parser(
         "demo",
@@ -321,7 +346,10 @@ def _run_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         help="create a small demo project and run the shipped demo stories offline",
     )
     demo.add_argument("--project", type=Path, metavar="DIR", help="a new directory")
-    demo.set_defaults(command=cmd_demo, prepare=prepare_demo)
+    demo.set_defaults(
+        command=lazy("wave_tui.cli_run", "cmd_demo"),
+        prepare=lazy("wave_tui.cli_run", "prepare_demo"),
+    )
 
 
 def _database_options(parser: argparse.ArgumentParser, *, default: Any) -> None:

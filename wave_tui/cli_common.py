@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
-from typing import NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 from wave_tui.errors import UserError
 
@@ -30,3 +32,31 @@ def output_closed() -> int:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     return 0
+
+
+def lazy(module: str, name: str) -> Callable[..., Any]:
+    """A command (or prepare step) imported only when it runs: `wave status` must not pay for
+    importing the engine, LangGraph and the model SDKs that `wave run` needs."""
+
+    def call(*args: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args)
+
+    call.__name__ = name
+    return call
+
+
+def add_follow_options(parser: argparse.ArgumentParser) -> None:
+    """How a command that runs a session shows it and answers its escalations."""
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        help="print one line per event instead of opening the console (the console comes later;"
+        " for now every run is headless)",
+    )
+    parser.add_argument("--json", action="store_true", help="events as JSON lines")
+    parser.add_argument(
+        "--on-escalation",
+        choices=["wait", "reject"],
+        default="wait",
+        help="wait for a decision from another terminal (default) or reject every escalation",
+    )

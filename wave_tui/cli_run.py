@@ -21,7 +21,6 @@ from wave_tui.engine.runner import SessionRunner
 from wave_tui.engine.sessions import create_session
 from wave_tui.errors import UserError
 from wave_tui.llm import (
-    AnthropicProvider,
     LLMProvider,
     RecordingProvider,
     ReplayProvider,
@@ -48,6 +47,8 @@ def provider_for(args: argparse.Namespace, settings: Settings) -> LLMProvider:
         return ReplayProvider(ReplayScript.load(args.script), model=settings.model)
     if settings.anthropic_api_key is None:
         raise UserError("--provider anthropic needs ANTHROPIC_API_KEY")
+    from wave_tui.llm.anthropic_provider import AnthropicProvider
+
     provider: LLMProvider = AnthropicProvider(
         settings.anthropic_api_key.get_secret_value(),
         settings.model,
@@ -87,7 +88,15 @@ async def cmd_run(database: Database, args: argparse.Namespace) -> int:
         args.llm,
         AutonomyLevel(args.autonomy),
         args.guard,
+        run_meta=_run_meta(args.llm, args.script),
     )
+
+
+def _run_meta(provider: LLMProvider, script: Path | None) -> dict[str, str]:
+    """How the session runs, for `wave resume`: the provider, and a replay script's path."""
+    if isinstance(provider, ReplayProvider) and script is not None:
+        return {"provider": "replay", "script": str(script.expanduser().resolve())}
+    return {"provider": "anthropic"}
 
 
 def prepare_demo(args: argparse.Namespace, settings: Settings) -> None:
@@ -108,8 +117,9 @@ async def cmd_demo(database: Database, args: argparse.Namespace) -> int:
     provider = ReplayProvider(ReplayScript.load(demo_script_path()), model=settings.model)
     guard = guard_for(settings, project, provider)
     return await _run_session(
-        database, args, settings, stories, project, provider, AutonomyLevel.L3, guard
-    )
+        database, args, settings, stories, project, provider, AutonomyLevel.L3, guard,
+        run_meta=_run_meta(provider, demo_script_path()),
+    )  # fmt: skip
 
 
 async def _run_session(
@@ -121,8 +131,11 @@ async def _run_session(
     provider: LLMProvider,
     autonomy: AutonomyLevel,
     guard: RuleGuard,
+    *,
+    run_meta: dict[str, str],
 ) -> int:
     bus = EventBus(database)
+    await _warn_if_interrupted(database, project)
     session_id = await create_session(
         bus,
         stories,
@@ -135,10 +148,9 @@ async def _run_session(
         story_budget_usd=settings.default_story_budget_usd,
         autonomy=autonomy,
         concurrency=args.concurrency,
+        run_meta=run_meta,
     )
     print(f"session {session_id}", file=sys.stderr)
-    subscription = bus.subscribe()
-    printer = asyncio.create_task(_print_events(subscription, as_json=args.json))
     runner = SessionRunner(
         bus,
         session_id,
@@ -147,6 +159,27 @@ async def _run_session(
         guard=guard,
         on_escalation=args.on_escalation,
     )
+    return await follow(bus, runner, as_json=args.json)
+
+
+async def _warn_if_interrupted(database: Database, project: Path) -> None:
+    """A fresh session for a project that has an interrupted one: say so before starting."""
+    from wave_tui.recovery import RecoveryManager
+
+    path = str(await asyncio.to_thread(lambda: project.expanduser().resolve()))
+    for session, status in await RecoveryManager(database).interrupted_sessions(path, limit=3):
+        stories = ", ".join(s["story_id"] for s in status["recoverable_stories"]) or "none yet"
+        print(
+            f"warning: {path} has an interrupted session {session.id} (recoverable: {stories}); "
+            f"`wave resume {session.id}` continues it. Starting a new session anyway.",
+            file=sys.stderr,
+        )
+
+
+async def follow(bus: EventBus, runner: SessionRunner, *, as_json: bool) -> int:
+    """Run the session, printing its events as they happen; the exit code says how it ended."""
+    subscription = bus.subscribe()
+    printer = asyncio.create_task(_print_events(subscription, as_json=as_json))
     try:
         status = await runner.start()
     finally:

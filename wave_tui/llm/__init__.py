@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from wave_tui.llm.anthropic_provider import AnthropicProvider
+from typing import TYPE_CHECKING, Any
+
 from wave_tui.llm.base import (
     DEFAULT_MODEL,
     LLMError,
@@ -18,6 +19,19 @@ from wave_tui.llm.base import (
 from wave_tui.llm.pricing import UnknownModelPriceError, cost_usd
 from wave_tui.llm.recording import RecordingProvider
 from wave_tui.llm.replay import ReplayExhausted, ReplayProvider, ReplayScript, ScriptError
+
+if TYPE_CHECKING:
+    from wave_tui.llm.anthropic_provider import AnthropicProvider
+
+
+def __getattr__(name: str) -> Any:
+    # The Anthropic SDK takes seconds to import; only a run that uses it pays for it.
+    if name == "AnthropicProvider":
+        from wave_tui.llm.anthropic_provider import AnthropicProvider
+
+        return AnthropicProvider
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_MODEL",
