@@ -85,13 +85,20 @@ class RecoveryManager:
         log.info(
             "Starting recovery | session=%s | story=%s | strategy=%s", sid, story_id, chosen.value
         )
-        async with self.database.session(readonly=True) as db:
+        # One transaction plans and applies: a refusal rolls back with nothing written. A
+        # restart resets a worktree with git, which is not done holding the write lock.
+        restart = chosen is RecoveryStrategy.RESTART
+        async with self.database.session(readonly=restart) as db:
             session = await SessionRepository(db).require(sid)
             story = await _require_story(db, sid, story_id)
             plan = await plan_recovery(
                 db, session, story, chosen, gate, checkpoint_id, self.owner, self._story_newest
             )
-        return await self._writer.recover(plan, started)
+            if not restart:
+                status = await self._writer.apply(db, plan, started)
+        if restart:
+            status = await self._writer.restart(plan, started)
+        return self._writer.finish(plan, status, started)
 
     async def recover_session(
         self,

@@ -68,23 +68,22 @@ class StoryRecovery:
         self.operator = operator
         self.lease_ttl = lease_ttl
 
-    async def recover(
-        self,
-        plan: Plan,
-        started: float,
-    ) -> dict[str, Any]:
+    async def apply(self, db: AsyncSession, plan: Plan, started: float) -> str:
+        """Every outcome but a restart, inside the caller's transaction (the one that planned
+        it): the lease, the change and its event commit together, or nothing does."""
         story, strategy = plan.story, plan.strategy
         counted = strategy in RESUMING and plan.point is not None
         if counted and story.retry_count >= MAX_RECOVERY_ATTEMPTS:
-            status = await self._manual_review(plan, started)
-        elif strategy is RecoveryStrategy.SKIP:
-            status = await self._skip(plan, started)
-        elif strategy is RecoveryStrategy.RESTART:
-            status = await self._restart(plan, started)
-        elif (merged := await self._merged_commit(plan)) is not None:
-            status = await self._reconcile(plan, merged, started)
-        else:
-            status = await self._resume(plan, started)
+            return await self._manual_review(db, plan, started)
+        if strategy is RecoveryStrategy.SKIP:
+            return await self._skip(db, plan, started)
+        if (merged := await self._merged_commit(db, plan)) is not None:
+            return await self._reconcile(db, plan, merged, started)
+        return await self._resume(db, plan, started)
+
+    def finish(self, plan: Plan, status: str, started: float) -> dict[str, Any]:
+        """After the commit: the log line and the result."""
+        story, strategy = plan.story, plan.strategy
         elapsed = time.perf_counter() - started
         checkpoint = plan.point.checkpoint_id if plan.point else None
         log.info(
@@ -104,31 +103,31 @@ class StoryRecovery:
 
     # -- one outcome each -------------------------------------------------------------------
 
-    async def _resume(self, plan: Plan, started: float) -> str:
+    async def _resume(self, db: AsyncSession, plan: Plan, started: float) -> str:
         story = plan.story
-        async with self.database.session() as db:
-            await self._take_lease(db, story)
-            repo = StoryExecutionRepository(db)
-            row = await repo.require(story.id)
-            meta = dict(row.meta_data or {})
-            if plan.new_thread:
-                meta[threads.THREAD] = f"{story.id}:{threads.epoch_of(meta) + 1}"
-            if plan.new_epoch or plan.new_thread:
-                meta[threads.EPOCH] = threads.epoch_of(meta) + 1
-            meta.pop(threads.FORK_FROM, None)
-            if plan.fork_from:
-                meta[threads.FORK_FROM] = plan.fork_from
-            row.meta_data = meta
-            if plan.point is not None:  # a story that never started has nothing to retry
-                row.retry_count += 1
-            row.error = None
-            if row.status is not StoryStatus.PENDING:
-                await _to_pending(repo, row)
-            status = "forked" if plan.fork_from else "pending" if plan.point is None else "resumed"
-            await self._event(db, plan, status, started)
+        await self._take_lease(db, story)
+        repo = StoryExecutionRepository(db)
+        row = await repo.require(story.id)
+        meta = dict(row.meta_data or {})
+        if plan.new_thread:
+            meta[threads.THREAD] = f"{story.id}:{threads.epoch_of(meta) + 1}"
+        if plan.new_epoch or plan.new_thread:
+            meta[threads.EPOCH] = threads.epoch_of(meta) + 1
+        meta.pop(threads.FORK_FROM, None)
+        if plan.fork_from:
+            meta[threads.FORK_FROM] = plan.fork_from
+        row.meta_data = meta
+        if plan.point is not None:  # a story that never started has nothing to retry
+            row.retry_count += 1
+        row.error = None
+        if row.status is not StoryStatus.PENDING:
+            await _to_pending(repo, row)
+        status = "forked" if plan.fork_from else "pending" if plan.point is None else "resumed"
+        await self._event(db, plan, status, started)
         return status
 
-    async def _restart(self, plan: Plan, started: float) -> str:
+    async def restart(self, plan: Plan, started: float) -> str:
+        """Two transactions: the lease before the worktree is reset, then the story row."""
         story, session = plan.story, plan.session
         async with self.database.session() as db:
             await self._take_lease(db, story)  # ours before the worktree is touched
@@ -146,69 +145,66 @@ class StoryRecovery:
             await self._event(db, plan, "restarted", started)
         return "restarted"
 
-    async def _skip(self, plan: Plan, started: float) -> str:
+    async def _skip(self, db: AsyncSession, plan: Plan, started: float) -> str:
         story = plan.story
         reason = f"skipped during recovery by {self.operator}"
-        async with self.database.session() as db:
-            await self._take_lease(db, story)
-            repo = StoryExecutionRepository(db)
-            await repo.cancel_execution(story.id, reason)
-            stories = await repo.list_by_session(plan.session.id)
-            for dependent in _dependents(stories, story.story_id):
-                if dependent.status in (StoryStatus.PENDING, StoryStatus.BLOCKED):
-                    why = f"depends on {story.story_id}, which was skipped"
-                    if dependent.status is StoryStatus.PENDING:
-                        await repo.block(dependent.id, why)
-                    else:
-                        dependent.block_reason = why
-                    await EventRepository(db).append(
-                        plan.session.id, "story_blocked", {"story": dependent.story_id,
-                        "reason": why}, story_execution_id=dependent.id,
-                    )  # fmt: skip
-            await self._event(db, plan, "skipped", started)
-            await repo.release_lease(story.id, self.owner)
+        await self._take_lease(db, story)
+        repo = StoryExecutionRepository(db)
+        await repo.cancel_execution(story.id, reason)
+        stories = await repo.list_by_session(plan.session.id)
+        for dependent in _dependents(stories, story.story_id):
+            if dependent.status in (StoryStatus.PENDING, StoryStatus.BLOCKED):
+                why = f"depends on {story.story_id}, which was skipped"
+                if dependent.status is StoryStatus.PENDING:
+                    await repo.block(dependent.id, why)
+                else:
+                    dependent.block_reason = why
+                await EventRepository(db).append(
+                    plan.session.id, "story_blocked", {"story": dependent.story_id,
+                    "reason": why}, story_execution_id=dependent.id,
+                )  # fmt: skip
+        await self._event(db, plan, "skipped", started)
+        await repo.release_lease(story.id, self.owner)
         return "skipped"
 
-    async def _reconcile(self, plan: Plan, commit: str, started: float) -> str:
+    async def _reconcile(self, db: AsyncSession, plan: Plan, commit: str, started: float) -> str:
         story = plan.story
-        async with self.database.session() as db:
-            await self._take_lease(db, story)
-            repo = StoryExecutionRepository(db)
-            row = await repo.require(story.id)
-            if row.status not in (StoryStatus.IN_PROGRESS, StoryStatus.REVIEW):
-                await repo.start_execution(story.id)
-            await repo.complete_execution(
-                story.id, tests_passing=True, branch_name=BRANCH_PREFIX + story.story_id,
-                commit_sha=commit,
-            )  # fmt: skip
-            await self._event(db, plan, "reconciled", started)
-            await repo.release_lease(story.id, self.owner)
+        await self._take_lease(db, story)
+        repo = StoryExecutionRepository(db)
+        row = await repo.require(story.id)
+        if row.status not in (StoryStatus.IN_PROGRESS, StoryStatus.REVIEW):
+            await repo.start_execution(story.id)
+        await repo.complete_execution(
+            story.id, tests_passing=True, branch_name=BRANCH_PREFIX + story.story_id,
+            commit_sha=commit,
+        )  # fmt: skip
+        await self._event(db, plan, "reconciled", started)
+        await repo.release_lease(story.id, self.owner)
         log.warning(
             "Reconciled | session=%s | story=%s | its commit %s is already on the base branch: "
             "marked complete, not run again", plan.session.id, story.story_id, commit,
         )  # fmt: skip
         return "reconciled"
 
-    async def _manual_review(self, plan: Plan, started: float) -> str:
+    async def _manual_review(self, db: AsyncSession, plan: Plan, started: float) -> str:
         story = plan.story
         attempts = story.retry_count
         reason = f"{FAILED_RECOVERY}: recovered {attempts} times without progress"
-        async with self.database.session() as db:
-            await self._take_lease(db, story)
-            repo = StoryExecutionRepository(db)
-            row = await repo.require(story.id)
-            if row.status is StoryStatus.FAILED:
-                row.error = reason
-            else:
-                await repo.fail_execution(story.id, reason)
-            await EscalationRepository(db).create(
-                plan.session.id, EscalationKind.RETRY_EXHAUSTED,
-                f"{story.story_id}: recovery failed {attempts} times; review it by hand",
-                {"story": story.story_id, "reason": FAILED_RECOVERY, "attempts": attempts},
-                story_execution_id=story.id,
-            )  # fmt: skip
-            await self._event(db, plan, FAILED_RECOVERY, started)
-            await repo.release_lease(story.id, self.owner)
+        await self._take_lease(db, story)
+        repo = StoryExecutionRepository(db)
+        row = await repo.require(story.id)
+        if row.status is StoryStatus.FAILED:
+            row.error = reason
+        else:
+            await repo.fail_execution(story.id, reason)
+        await EscalationRepository(db).create(
+            plan.session.id, EscalationKind.RETRY_EXHAUSTED,
+            f"{story.story_id}: recovery failed {attempts} times; review it by hand",
+            {"story": story.story_id, "reason": FAILED_RECOVERY, "attempts": attempts},
+            story_execution_id=story.id,
+        )  # fmt: skip
+        await self._event(db, plan, FAILED_RECOVERY, started)
+        await repo.release_lease(story.id, self.owner)
         log.error(
             "Recovery gave up | session=%s | story=%s | attempts=%d | escalated for review",
             plan.session.id, story.story_id, attempts,
@@ -217,7 +213,7 @@ class StoryRecovery:
 
     # -- helpers ----------------------------------------------------------------------------
 
-    async def _merged_commit(self, plan: Plan) -> str | None:
+    async def _merged_commit(self, db: AsyncSession, plan: Plan) -> str | None:
         """The crash came after the merge but before its checkpoint: the story branch's tip is
         the commit its newest state names, and the base branch already carries it."""
         story, session, point = plan.story, plan.session, plan.point
@@ -225,10 +221,9 @@ class StoryRecovery:
             return None
         if point.summary is None or point.summary.current_gate not in _MERGE_GATES:
             return None  # merge prep had not run: nothing can be merged yet
-        async with self.database.session(readonly=True) as db:
-            state = await db.scalar(
-                select(WaveCheckpoint.state).where(WaveCheckpoint.id == point.checkpoint_id)
-            )
+        state = await db.scalar(
+            select(WaveCheckpoint.state).where(WaveCheckpoint.id == point.checkpoint_id)
+        )
         commit = WAVEState.model_validate(state).git.commit_hash if state else ""
         base = str(session.meta_data.get("base_branch") or "")
         if not commit or not base:
