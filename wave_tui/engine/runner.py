@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -60,6 +58,7 @@ from wave_tui.errors import (
 )
 from wave_tui.llm import LLMProvider
 from wave_tui.recovery import threads
+from wave_tui.recovery.leases import new_owner
 from wave_tui.safety import SafetyGuard, Thresholds
 from wave_tui.safety.rule_guard import RuleGuard
 from wave_tui.workspace import WorkspaceTools, Worktree
@@ -105,7 +104,7 @@ class SessionRunner:
         self.provider = provider
         self.settings = settings
         self.guard = guard or RuleGuard(thresholds=Thresholds.of(settings))
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.owner = owner or new_owner()
         self.lease_ttl = lease_ttl
         self.outcomes = StoryOutcomes(bus, session_id, on_escalation, decision_poll_s)
         self.saver = WAVECheckpointSaver(self.database, serde=checkpoint_serializer())

@@ -56,9 +56,3 @@ def _zombie(pid: int) -> bool:
         return False
     # The state letter follows the parenthesised command name, which may contain spaces.
     return stat.rpartition(")")[2].split()[:1] == ["Z"]
-
-
-def held_message(story_id: str, owner: str | None, since: datetime | None) -> str:
-    """The refusal when another live process runs the story."""
-    when = f"{since:%Y-%m-%d %H:%M:%S} UTC" if since else "an unknown time"
-    return f"story {story_id} is being run by {owner} since {when}"

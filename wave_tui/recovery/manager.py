@@ -17,17 +17,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wave_tui.db import Database, SessionRepository, StoryExecutionRepository
 from wave_tui.db.models import WaveCheckpoint, WaveSession, WaveStoryExecution
-from wave_tui.db.repositories.stories import DEFAULT_LEASE_TTL
-from wave_tui.domain.enums import SessionStatus, StoryStatus
+from wave_tui.db.repositories.stories import DEFAULT_LEASE_TTL, held_message
+from wave_tui.domain.enums import StoryStatus
 from wave_tui.domain.gates import Gate
-from wave_tui.domain.lifecycle import TERMINAL_SESSION_STATUSES, UNFINISHED_STORY_STATUSES
+from wave_tui.domain.lifecycle import TERMINAL_SESSION_STATUSES
 from wave_tui.errors import LeaseHeldError, NotFoundError, UserError, WaveError
-from wave_tui.recovery.leases import held_message, live_holder, new_owner, owner_is_dead
+from wave_tui.recovery.leases import live_holder, new_owner, owner_is_dead
 from wave_tui.recovery.planning import check_arguments, parse_gate, parse_strategy, plan_recovery
 from wave_tui.recovery.recover import StoryRecovery
 from wave_tui.recovery.strategy import RecoveryStrategy
@@ -144,17 +144,8 @@ class RecoveryManager:
         """The startup scan: sessions in progress (or failed) with unfinished stories that no
         live process runs, newest first, each with its recovery status. A lease left by a dead
         process of this machine does not hide its session."""
-        unfinished = exists().where(
-            WaveStoryExecution.session_id == WaveSession.id,
-            WaveStoryExecution.status.in_(UNFINISHED_STORY_STATUSES),
-        )
-        query = select(WaveSession).where(
-            WaveSession.status.in_([SessionStatus.IN_PROGRESS, SessionStatus.FAILED]), unfinished
-        )
-        if project_path is not None:
-            query = query.where(WaveSession.project_path == project_path)
         async with self.database.session(readonly=True) as db:
-            sessions = (await db.scalars(query.order_by(WaveSession.created_at.desc()))).all()
+            sessions = await SessionRepository(db).list_interrupted(project_path)
             leases = (
                 await db.execute(
                     select(
@@ -188,9 +179,7 @@ class RecoveryManager:
             ]  # fmt: skip
             for story in stories:
                 if live_holder(story.lease_owner, story.lease_expires_at, self.owner):
-                    raise LeaseHeldError(
-                        held_message(story.story_id, story.lease_owner, story.lease_acquired_at)
-                    )
+                    raise LeaseHeldError(held_message(story))
                 dead = story.lease_owner if owner_is_dead(story.lease_owner) else None
                 await repo.acquire_lease(
                     story.id, self.owner, self._writer.lease_ttl, take_over=dead

@@ -11,11 +11,12 @@ from sqlalchemy import and_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wave_tui.db import WaveCheckpoint, WaveSession, WaveStoryExecution
+from wave_tui.db.repositories.stories import held_message
 from wave_tui.domain.enums import CheckpointType, StoryStatus
 from wave_tui.domain.gates import Gate
 from wave_tui.domain.lifecycle import TERMINAL_SESSION_STATUSES
 from wave_tui.errors import LeaseHeldError, NotFoundError, UserError, WaveError
-from wave_tui.recovery.leases import held_message, live_holder
+from wave_tui.recovery.leases import live_holder
 from wave_tui.recovery.strategy import RecoveryStrategy
 from wave_tui.recovery.validation import RecoveryPoint, judge, points_query
 
@@ -89,9 +90,7 @@ async def plan_recovery(
     if session.status in TERMINAL_SESSION_STATUSES and strategy is not RecoveryStrategy.SKIP:
         raise UserError(f"session {session.id} is {session.status.value}; nothing to recover")
     if live_holder(story.lease_owner, story.lease_expires_at, owner):
-        raise LeaseHeldError(
-            held_message(story.story_id, story.lease_owner, story.lease_acquired_at)
-        )
+        raise LeaseHeldError(held_message(story))
     plan = Plan(session, story, strategy)
     if strategy in (RecoveryStrategy.RESTART, RecoveryStrategy.SKIP):
         return plan

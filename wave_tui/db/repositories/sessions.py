@@ -172,6 +172,14 @@ class SessionRepository(Repository):
         query = _resumable().order_by(WaveSession.created_at.desc(), WaveSession.id).limit(limit)
         return (await self.db.scalars(query)).all()
 
+    async def list_interrupted(self, project_path: str | None = None) -> Sequence[WaveSession]:
+        """Sessions with unfinished stories, newest first, live leases or not: the caller tells
+        a dead holder (a process of this machine that is gone) from a live one."""
+        query = _interrupted()
+        if project_path is not None:
+            query = query.where(WaveSession.project_path == project_path)
+        return (await self.db.scalars(query.order_by(WaveSession.created_at.desc()))).all()
+
     async def statistics(self) -> Statistics:
         sessions_by_status = await self._count_by(WaveSession.status)
         stories_by_status = await self._count_by(WaveStoryExecution.status)
@@ -217,18 +225,21 @@ class SessionRepository(Repository):
         return session
 
 
-def _resumable() -> Select[WaveSession]:
+def _interrupted() -> Select[WaveSession]:
+    """In progress or failed, with unfinished stories: whoever may still be running them."""
     unfinished = exists().where(
         WaveStoryExecution.session_id == WaveSession.id,
         WaveStoryExecution.status.in_(UNFINISHED_STORY_STATUSES),
     )
+    return select(WaveSession).where(
+        WaveSession.status.in_([SessionStatus.IN_PROGRESS, SessionStatus.FAILED]), unfinished
+    )
+
+
+def _resumable() -> Select[WaveSession]:
     running_now = exists().where(
         WaveStoryExecution.session_id == WaveSession.id,
         WaveStoryExecution.lease_owner.is_not(None),
         WaveStoryExecution.lease_expires_at > utcnow(),
     )
-    return select(WaveSession).where(
-        WaveSession.status.in_([SessionStatus.IN_PROGRESS, SessionStatus.FAILED]),
-        unfinished,
-        ~running_now,
-    )
+    return _interrupted().where(~running_now)

@@ -236,11 +236,7 @@ class StoryExecutionRepository(Repository):
             execution = await self._require(
                 WaveStoryExecution, execution_id, "story execution", refresh=True
             )
-            raise LeaseHeldError(
-                f"story {execution.story_id} is being run by {execution.lease_owner} since "
-                f"{_when(execution.lease_acquired_at)} (lease until "
-                f"{_when(execution.lease_expires_at)})"
-            )
+            raise LeaseHeldError(held_message(execution))
         await self._require(WaveStoryExecution, execution_id, "story execution", refresh=True)
         return Lease(execution_id, owner, now, expires)
 
@@ -288,6 +284,14 @@ class StoryExecutionRepository(Repository):
         check_story_transition(execution.label, execution.status, target)
         execution.status = target
         return execution
+
+
+def held_message(execution: WaveStoryExecution) -> str:
+    """The refusal when another process holds the story's lease: who, since when, until when."""
+    return (
+        f"story {execution.story_id} is being run by {execution.lease_owner} since "
+        f"{_when(execution.lease_acquired_at)} (lease until {_when(execution.lease_expires_at)})"
+    )
 
 
 def _when(moment: datetime | None) -> str:
