@@ -439,3 +439,52 @@ async def test_a_manual_checkpoint_points_at_the_story_s_latest_graph_checkpoint
     assert manual.state["phase"] == "complete"
     with pytest.raises(NotFoundError):
         await runner.manual_checkpoint("NOPE-1", "x")
+
+
+async def test_each_step_event_carries_every_gate_verdict_and_the_story_s_progress(
+    bus: EventBus, tmp_path: Path, settings: Settings
+) -> None:
+    story = write_story(tmp_path / "story.yaml")
+    script = write_script(
+        tmp_path / "script.yaml",
+        {
+            "S-1/pm/1": pm_turn(),
+            "S-1/dev/1": dev_turns("x + 2"),  # QA fails once: a FAIL on gate-4, then a recycle
+            "S-1/dev/2": dev_turns("x * 2"),
+            "S-1/cto/2": cto_turn(),
+        },
+    )
+    session_id, _ = await _session(bus, tmp_path, story)
+    runner, _provider = _runner(bus, session_id, script, settings)
+    assert await runner.start() is SessionStatus.COMPLETED
+
+    async with bus.database.session(readonly=True) as db:
+        events = await EventRepository(db).tail(session_id)
+        steps = [dict(event.payload) for event in events if event.kind == "step"]
+        checkpoints = CheckpointRepository(db)
+        states = {}
+        for step in steps:
+            checkpoint = await checkpoints.get(step["checkpoint"])
+            assert checkpoint is not None
+            states[step["checkpoint"]] = checkpoint.state
+    # Each step says where the story stood as a whole, as its checkpoint recorded it.
+    for step in steps:
+        state = states[step["checkpoint"]]
+        verdicts = {gate: result["passed"] for gate, result in state["gates"]["results"].items()}
+        assert step["gates"] == verdicts
+        assert step["safety"] == state["safety"]["score"]
+        assert isinstance(step["safety"], float)
+        assert (step["iteration"], step["recycles"], step["ac_total"]) == (
+            state["iteration"], state["gates"]["recycle_count"], len(state["acceptance_criteria"]),
+        )  # fmt: skip
+    qa = [step for step in steps if step["node"] == "qa"]
+    assert [(s["gates"]["gate-4"], s["recycles"], s["ac_passed"]) for s in qa] == [
+        (False, 0, 0), (True, 1, 1),
+    ]  # fmt: skip
+    merge = next(step for step in steps if step["node"] == "merge")
+    # Not only the merge's own gate: every verdict recorded so far, all passed by now.
+    assert merge["gates"] == {gate.value: True for gate in Gate}
+    assert (merge["iteration"], merge["recycles"], merge["ac_passed"], merge["ac_total"]) == (
+        2, 1, 1, 1,
+    )  # fmt: skip
+    assert merge["safety"] == 1.0

@@ -114,6 +114,13 @@ class StepRecorder:
                 "tokens": state.budget.tokens_used,
                 "cost_usd": str(state.budget.cost_usd),
                 "checkpoint": checkpoint.id,
+                # Where the story stands as a whole: what the console's gate strip draws.
+                "gates": {value: r.passed for value, r in state.gates.results.items()},
+                "safety": state.safety.score,
+                "iteration": state.iteration,
+                "recycles": state.gates.recycle_count,
+                "ac_passed": state.ac_passed,
+                "ac_total": len(state.acceptance_criteria),
             },
             story_execution_id=self.execution_id,
             agent=state.current_agent,

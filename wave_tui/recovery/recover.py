@@ -124,6 +124,7 @@ class StoryRecovery:
             await _to_pending(repo, row)
         status = "forked" if plan.fork_from else "pending" if plan.point is None else "resumed"
         await self._event(db, plan, status, started)
+        await _requeue_dependents(db, plan)
         return status
 
     async def restart(self, plan: Plan, started: float) -> str:
@@ -143,6 +144,7 @@ class StoryRecovery:
             for name, value in _FRESH.items():
                 setattr(row, name, value)
             await self._event(db, plan, "restarted", started)
+            await _requeue_dependents(db, plan)
         return "restarted"
 
     async def _skip(self, db: AsyncSession, plan: Plan, started: float) -> str:
@@ -179,6 +181,7 @@ class StoryRecovery:
             commit_sha=commit,
         )  # fmt: skip
         await self._event(db, plan, "reconciled", started)
+        await _requeue_dependents(db, plan)
         await repo.release_lease(story.id, self.owner)
         log.warning(
             "Reconciled | session=%s | story=%s | its commit %s is already on the base branch: "
@@ -305,6 +308,31 @@ async def _to_pending(repo: StoryExecutionRepository, row: WaveStoryExecution) -
     if row.status is StoryStatus.REVIEW:
         await repo.start_execution(row.id)
     await repo.requeue(row.id)
+
+
+async def _requeue_dependents(db: AsyncSession, plan: Plan) -> None:
+    """The story goes on, so the stories blocked because it ended (and, through them, theirs)
+    wait for it in the queue again. A story blocked for another reason stays blocked."""
+    story_id = plan.story.story_id
+    repo = StoryExecutionRepository(db)
+    dependents = _dependents(await repo.list_by_session(plan.session.id), story_id)
+    freed = {story_id}
+    changed = True
+    while changed:  # to a fixed point: a story may name a dependency found after it
+        changed = False
+        for dependent in dependents:
+            if dependent.story_id in freed or dependent.status is not StoryStatus.BLOCKED:
+                continue
+            reason = dependent.block_reason or ""
+            if not any(reason.startswith(f"depends on {freer},") for freer in freed):
+                continue
+            await repo.requeue(dependent.id)
+            await EventRepository(db).append(
+                plan.session.id, "story_requeued", {"story": dependent.story_id,
+                "reason": f"{story_id} was recovered"}, story_execution_id=dependent.id,
+            )  # fmt: skip
+            freed.add(dependent.story_id)
+            changed = True
 
 
 def _dependents(stories: Any, story_id: str) -> list[WaveStoryExecution]:
