@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -12,6 +13,7 @@ from wave_tui.db import (
     ApprovalRepository,
     EscalationRepository,
     StoryExecutionRepository,
+    WaveEscalation,
     WaveStoryExecution,
 )
 from wave_tui.domain.enums import (
@@ -38,41 +40,29 @@ class StoryOutcomes:
     on_escalation: OnEscalation = "wait"
     decision_poll_s: float = 0.5
 
-    async def decide(self, execution: WaveStoryExecution, interrupt: Any) -> dict[str, Any]:
+    async def decide(
+        self,
+        execution: WaveStoryExecution,
+        interrupt: Any,
+        stopped: Callable[[], bool] = lambda: False,
+    ) -> dict[str, Any] | None:
         """Queue the decision the graph waits for (a gate approval or a safety escalation of one
-        action) and wait for the operator; the answer resumes the graph."""
+        action) and wait for the operator; the answer resumes the graph.
+
+        The question is asked once per interrupt: a story held (or crashed) while it waited
+        finds its escalation again when it resumes, and a decision made meanwhile counts.
+        Returns None when `stopped()` turns true first (the operator held the story)."""
         request = dict(interrupt.value)
         safety = request.get("kind") == "safety"
-        async with self.bus.transaction() as recorder:
-            escalation = await EscalationRepository(recorder.db).create(
-                self.session_id,
-                EscalationKind.TOOL_CALL if safety else EscalationKind.GATE_APPROVAL,
-                str(request.get("summary", "approval needed")),
-                request,
-                story_execution_id=execution.id,
-                score=request.get("score") if safety else None,
-                violations=list(request.get("violations") or []) if safety else None,
-                graph_thread_id=threads.thread_of(execution.id, execution.meta_data),
-                interrupt_id=interrupt.id,
-            )
-            phase = "awaiting approval" if safety else "review"
-            await StoryExecutionRepository(recorder.db).update_metrics(execution.id, phase=phase)
-            await recorder.record(
-                self.session_id, "escalation", {"id": escalation.id, "story": execution.story_id,
-                "kind": str(escalation.kind), "summary": escalation.summary,
-                "score": escalation.score}, story_execution_id=execution.id,
-            )  # fmt: skip
-        if self.on_escalation == "reject":
-            async with self.bus.database.session() as db:
-                await EscalationRepository(db).decide(
-                    escalation.id, EscalationStatus.REJECTED, "wave (headless)", "headless run"
-                )
+        escalation = await self._raise(execution, interrupt, request, safety)
         while True:
             async with self.bus.database.session(readonly=True) as db:
                 decided = await EscalationRepository(db).get(escalation.id)
             assert decided is not None
             if decided.status is not EscalationStatus.PENDING:
                 break
+            if stopped():
+                return None
             await asyncio.sleep(self.decision_poll_s)
         approved = decided.status is EscalationStatus.APPROVED
         async with self.bus.transaction() as recorder:
@@ -96,6 +86,45 @@ class StoryOutcomes:
             "reason": decided.reason or "",
             "by": decided.decided_by or "unknown",
         }
+
+    async def _raise(
+        self,
+        execution: WaveStoryExecution,
+        interrupt: Any,
+        request: dict[str, Any],
+        safety: bool,
+    ) -> WaveEscalation:
+        """The escalation row for this interrupt: the one raised before, or a new one."""
+        thread = threads.thread_of(execution.id, execution.meta_data)
+        async with self.bus.transaction() as recorder:
+            repo = EscalationRepository(recorder.db)
+            existing = await repo.find_for_interrupt(execution.id, thread, interrupt.id)
+            if existing is not None and existing.status is not EscalationStatus.EXPIRED:
+                return existing
+            escalation = await repo.create(
+                self.session_id,
+                EscalationKind.TOOL_CALL if safety else EscalationKind.GATE_APPROVAL,
+                str(request.get("summary", "approval needed")),
+                request,
+                story_execution_id=execution.id,
+                score=request.get("score") if safety else None,
+                violations=list(request.get("violations") or []) if safety else None,
+                graph_thread_id=thread,
+                interrupt_id=interrupt.id,
+            )
+            phase = "awaiting approval" if safety else "review"
+            await StoryExecutionRepository(recorder.db).update_metrics(execution.id, phase=phase)
+            await recorder.record(
+                self.session_id, "escalation", {"id": escalation.id, "story": execution.story_id,
+                "kind": str(escalation.kind), "summary": escalation.summary,
+                "score": escalation.score}, story_execution_id=execution.id,
+            )  # fmt: skip
+        if self.on_escalation == "reject":
+            async with self.bus.database.session() as db:
+                await EscalationRepository(db).decide(
+                    escalation.id, EscalationStatus.REJECTED, "wave (headless)", "headless run"
+                )
+        return escalation
 
     async def conclude(
         self,

@@ -121,12 +121,16 @@ class SessionRunner:
         # Set when the operator changed what may run (hold, unhold, kill): start() looks again.
         self._wake = asyncio.Event()
         self._story_ids: list[str] = []
+        # A hold or stop of every story, kept for stories this runner has not read yet.
+        self._hold_all: str | None = None
 
     # -- operator commands ------------------------------------------------------------------
 
     def hold(self, story_id: str | None, reason: str) -> None:
         """Pause at the next step boundary: the node in flight finishes and its checkpoint is
         saved, then the graph run drains. The story keeps its state and resumes later."""
+        if story_id is None:
+            self._hold_all = stop_reason("hold", reason)  # also the stories not read yet
         for sid in self._targets(story_id):
             self._held[sid] = stop_reason("hold", reason)
             if (control := self._controls.get(sid)) is not None:
@@ -136,6 +140,13 @@ class SessionRunner:
     async def resume(self, story_id: str | None) -> list[str]:
         """Let held stories run again (from their last checkpoint) at the next `start()`."""
         resumed = []
+        if story_id is None:
+            self._hold_all = None
+        elif self._hold_all is not None and self._story_ids:
+            # One story let go after a stop of all: the others stay stopped, one by one.
+            for sid in self._story_ids:
+                self._held.setdefault(sid, self._hold_all)
+            self._hold_all = None
         for execution in await self._stories():
             if story_id not in (None, execution.story_id):
                 continue
@@ -153,6 +164,8 @@ class SessionRunner:
 
     def kill(self, story_id: str | None, reason: str) -> None:
         """Stop now. One story ends cancelled; all stories (the emergency stop) are held."""
+        if story_id is None:
+            self._hold_all = stop_reason("stop", reason)
         for sid in self._targets(story_id):
             self._held[sid] = stop_reason("kill" if story_id else "stop", reason)
             if (task := self._tasks.get(sid)) is not None:
@@ -245,6 +258,9 @@ class SessionRunner:
             self._wake.clear()
             stories = await self._stories()
             self._story_ids = [s.story_id for s in stories]
+            if self._hold_all is not None:
+                for sid in self._story_ids:
+                    self._held.setdefault(sid, self._hold_all)
             if await self._park_held(stories):
                 stories = await self._stories()
             await self._block_orphans(stories)
@@ -447,7 +463,13 @@ class SessionRunner:
                 return
             if not interrupts:
                 break
-            graph_input = Command(resume=await self.outcomes.decide(execution, interrupts[0]))
+            decision = await self.outcomes.decide(
+                execution, interrupts[0], lambda: execution.story_id in self._held
+            )
+            if decision is None:  # held while it waited: the question stays open for later
+                await self.outcomes.stopped(execution, self._held[execution.story_id])
+                return
+            graph_input = Command(resume=decision)
         snapshot = await self.graph.aget_state(config)
         final = WAVEState.model_validate(snapshot.values)
         await self.outcomes.conclude(

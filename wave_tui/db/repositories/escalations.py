@@ -49,6 +49,22 @@ class EscalationRepository(Repository):
     async def get(self, escalation_id: int) -> WaveEscalation | None:
         return await self.db.get(WaveEscalation, escalation_id)
 
+    async def find_for_interrupt(
+        self, story_execution_id: uuid.UUID, graph_thread_id: str, interrupt_id: str
+    ) -> WaveEscalation | None:
+        """The escalation already raised for this graph interrupt (in any status): a story that
+        was held or crashed while it waited asks the same question, not a second one."""
+        return await self.db.scalar(
+            select(WaveEscalation)
+            .where(
+                WaveEscalation.story_execution_id == story_execution_id,
+                WaveEscalation.graph_thread_id == graph_thread_id,
+                WaveEscalation.interrupt_id == interrupt_id,
+            )
+            .order_by(WaveEscalation.id.desc())
+            .limit(1)
+        )
+
     async def list_pending(self, session_id: uuid.UUID | None = None) -> Sequence[WaveEscalation]:
         """Pending escalations, oldest first: the order an operator should answer them."""
         query = (
