@@ -64,6 +64,33 @@ class Subscription:
             self._queue.get_nowait()
         self._queue.put_nowait(None)
 
+    async def batch(self, wait_s: float) -> list[Event]:
+        """Everything that has arrived, waiting up to `wait_s` for the first: a burst of events
+        costs the reader one call. Empty when nothing came (or the subscription is closed)."""
+        events: list[Event] = []
+        if wait_s <= 0 and self._queue.empty():
+            return events
+        try:
+            # wait_for(…, 0) would cancel the read before it ran: a queued event is taken now.
+            first = (
+                self._queue.get_nowait()
+                if not self._queue.empty()
+                else await asyncio.wait_for(self._queue.get(), wait_s)
+            )
+        except TimeoutError:
+            return events
+        if first is None:
+            self._queue.put_nowait(None)  # stay closed for the next reader
+            return events
+        events.append(first)
+        while not self._queue.empty():
+            event = self._queue.get_nowait()
+            if event is None:
+                self._queue.put_nowait(None)
+                break
+            events.append(event)
+        return events
+
     def __aiter__(self) -> AsyncIterator[Event]:
         return self
 

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from wave_tui.db.models import WaveEvent
 from wave_tui.db.repositories.base import Repository
@@ -52,3 +52,37 @@ class EventRepository(Repository):
         if story_execution_id is not None:
             query = query.where(WaveEvent.story_execution_id == story_execution_id)
         return (await self.db.scalars(query)).all()
+
+    async def recent(
+        self,
+        session_id: uuid.UUID,
+        *,
+        story_execution_id: uuid.UUID | None = None,
+        limit: int = 500,
+    ) -> list[WaveEvent]:
+        """The newest `limit` events (of one story, or of the session), oldest first."""
+        query = (
+            select(WaveEvent)
+            .where(WaveEvent.session_id == session_id)
+            .order_by(WaveEvent.id.desc())
+            .limit(limit)
+        )
+        if story_execution_id is not None:
+            query = query.where(WaveEvent.story_execution_id == story_execution_id)
+        return list(reversed((await self.db.scalars(query)).all()))
+
+    async def last_id(self, session_id: uuid.UUID) -> int:
+        """The id of the session's newest event (0 when it has none): where a tail starts."""
+        newest = await self.db.scalar(
+            select(func.max(WaveEvent.id)).where(WaveEvent.session_id == session_id)
+        )
+        return int(newest or 0)
+
+    async def latest_per_story(self, session_id: uuid.UUID, kind: str) -> Sequence[WaveEvent]:
+        """Each story's newest event of one kind (a story without one is left out)."""
+        newest = (
+            select(func.max(WaveEvent.id))
+            .where(WaveEvent.session_id == session_id, WaveEvent.kind == kind)
+            .group_by(WaveEvent.story_execution_id)
+        )
+        return (await self.db.scalars(select(WaveEvent).where(WaveEvent.id.in_(newest)))).all()
