@@ -273,7 +273,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     _database_options(parser, default=None)
-    parser.set_defaults(command=cmd_sessions, resumable=False, json=False)
+    from wave_tui import cli_console
+
+    cli_console.add_console_options(parser)
+    parser.set_defaults(command=cli_console.cmd_home, resumable=False, json=False)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     sessions = commands.add_parser(
@@ -316,6 +319,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_recovery.add_parsers(commands, common)
     cli_control.add_parsers(commands, common)
     cli_resume.add_parsers(commands, common)
+    cli_console.add_parsers(commands, common)
     return parser
 
 

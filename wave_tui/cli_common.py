@@ -50,8 +50,8 @@ def add_follow_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--headless",
         action="store_true",
-        help="print one line per event instead of opening the console (the console comes later;"
-        " for now every run is headless)",
+        help="print one line per event instead of opening the console (so does a run whose "
+        "output is not a terminal)",
     )
     parser.add_argument("--json", action="store_true", help="events as JSON lines")
     parser.add_argument(

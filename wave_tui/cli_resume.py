@@ -15,7 +15,7 @@ from typing import Any
 
 from wave_tui.cli_common import add_follow_options
 from wave_tui.config import Settings
-from wave_tui.db import Database, SessionRepository
+from wave_tui.db import Database
 from wave_tui.db.types import utcnow
 from wave_tui.errors import UserError
 from wave_tui.recovery import RecoveryManager, RecoveryStrategy
@@ -67,17 +67,21 @@ def prepare_resume(args: argparse.Namespace, settings: Settings) -> None:
 
 async def cmd_resume(database: Database, args: argparse.Namespace) -> int:
     # The engine (LangGraph, the model SDK) is imported only by the commands that run stories.
-    from wave_tui.cli_run import follow, guard_for
-    from wave_tui.engine.events import EventBus
-    from wave_tui.engine.runner import SessionRunner
+    from wave_tui.cli_run import follow_or_console
+    from wave_tui.engine.launch import runner_for_session
 
     settings: Settings = args.settings
-    async with database.session(readonly=True) as db:
-        session = await SessionRepository(db).require(args.session_id)
-    provider = _provider(args, settings, session.meta_data)
-    project = Path(session.project_path) if session.project_path else None
-    guard = guard_for(settings, project, provider)
     owner = new_owner()
+    # Built before recovering: a model that cannot be had (a replay script gone) changes nothing.
+    runner = await runner_for_session(
+        database,
+        args.session_id,
+        settings,
+        owner=owner,
+        on_escalation=args.on_escalation,
+        choice=args.provider,
+        script=args.script,
+    )
     manager = RecoveryManager(
         database,
         owner=owner,
@@ -96,33 +100,8 @@ async def cmd_resume(database: Database, args: argparse.Namespace) -> int:
             str(args.session_id), {"session": outcome}, results, outcome["failed"],
             as_json=args.json,
         )  # fmt: skip
-    bus = EventBus(database)
-    runner = SessionRunner(
-        bus,
-        args.session_id,
-        provider=provider,
-        settings=settings,
-        guard=guard,
-        on_escalation=args.on_escalation,
-        owner=owner,
-    )
     print(f"session {args.session_id}", file=sys.stderr)
-    return await follow(bus, runner, as_json=args.json)
-
-
-def _provider(args: argparse.Namespace, settings: Settings, meta: dict[str, Any]) -> Any:
-    """The session's own provider unless told otherwise: its replay script, or the API."""
-    from wave_tui.cli_run import provider_for
-
-    args.record = None
-    if args.provider is None and args.script is None and meta.get("provider") == "replay":
-        args.script = Path(str(meta.get("script", "")))
-        if not args.script.is_file():
-            raise UserError(
-                f"the session's replay script {args.script} is gone; pass --script FILE"
-            )
-        args.provider = "replay"
-    return provider_for(args, settings)
+    return await follow_or_console(database, args, runner)
 
 
 def _report(

@@ -16,66 +16,27 @@ from wave_tui.db import Database
 from wave_tui.db.types import utcnow
 from wave_tui.domain.enums import AutonomyLevel, SessionStatus
 from wave_tui.domain.story import Story, load_stories
+from wave_tui.engine import launch
+from wave_tui.engine.describe import event_line
 from wave_tui.engine.events import Event, EventBus, Subscription
 from wave_tui.engine.runner import SessionRunner
 from wave_tui.engine.sessions import create_session
 from wave_tui.errors import UserError
-from wave_tui.llm import (
-    LLMProvider,
-    RecordingProvider,
-    ReplayProvider,
-    ReplayScript,
-)
-from wave_tui.safety import Thresholds
-from wave_tui.safety.judge import LLMJudge
+from wave_tui.llm import LLMProvider, ReplayProvider, ReplayScript
 from wave_tui.safety.rule_guard import RuleGuard, load_policy
 
 EXIT_ALL_COMPLETE, EXIT_NOT_ALL_COMPLETE = 0, 1
 
 
-def provider_for(args: argparse.Namespace, settings: Settings) -> LLMProvider:
-    """The model behind the agents: a replay script offline, the Anthropic API when configured."""
-    choice = args.provider or ("anthropic" if settings.anthropic_api_key else "replay")
-    if choice == "replay":
-        if args.script is None:
-            raise UserError(
-                "the replay provider needs --script FILE (or set ANTHROPIC_API_KEY and use "
-                "--provider anthropic)"
-            )
-        if args.record is not None:
-            raise UserError("--record records a real run: use it with --provider anthropic")
-        return ReplayProvider(ReplayScript.load(args.script), model=settings.model)
-    if settings.anthropic_api_key is None:
-        raise UserError("--provider anthropic needs ANTHROPIC_API_KEY")
-    from wave_tui.llm.anthropic_provider import AnthropicProvider
-
-    provider: LLMProvider = AnthropicProvider(
-        settings.anthropic_api_key.get_secret_value(),
-        settings.model,
-        base_url=settings.anthropic_base_url,
-    )
-    if args.record is not None:
-        provider = RecordingProvider(provider, args.record, settings.model)
-    return provider
-
-
-def guard_for(settings: Settings, project: Path | None, provider: LLMProvider) -> RuleGuard:
-    """The safety guard of a run: the rules, the project's policy file, the judge if enabled.
-    A policy file that does not parse is refused here, before anything runs."""
-    return RuleGuard(
-        thresholds=Thresholds.of(settings),
-        policy=load_policy(settings.policy_path(project)),
-        judge=LLMJudge(provider) if settings.safety_judge else None,
-    )
-
-
 def prepare_run(args: argparse.Namespace, settings: Settings) -> None:
     """Everything that can be refused is checked before the database is opened."""
     args.loaded_stories = load_stories(args.stories)
-    args.llm = provider_for(args, settings)
+    args.llm = launch.provider_for(
+        settings, choice=args.provider, script=args.script, record=args.record
+    )
     if not (args.project / ".git").exists():
         raise UserError(f"--project {args.project} is not a git repository")
-    args.guard = guard_for(settings, args.project, args.llm)
+    args.guard = launch.guard_for(settings, args.project, args.llm)
 
 
 async def cmd_run(database: Database, args: argparse.Namespace) -> int:
@@ -88,15 +49,8 @@ async def cmd_run(database: Database, args: argparse.Namespace) -> int:
         args.llm,
         AutonomyLevel(args.autonomy),
         args.guard,
-        run_meta=_run_meta(args.llm, args.script),
+        run_meta=launch.run_meta(args.llm, args.script),
     )
-
-
-def _run_meta(provider: LLMProvider, script: Path | None) -> dict[str, str]:
-    """How the session runs, for `wave resume`: the provider, and a replay script's path."""
-    if isinstance(provider, ReplayProvider) and script is not None:
-        return {"provider": "replay", "script": str(script.expanduser().resolve())}
-    return {"provider": "anthropic"}
 
 
 def prepare_demo(args: argparse.Namespace, settings: Settings) -> None:
@@ -115,10 +69,10 @@ async def cmd_demo(database: Database, args: argparse.Namespace) -> int:
     print(f"demo project: {project}", file=sys.stderr)
     stories = load_stories([demo_stories_dir()])
     provider = ReplayProvider(ReplayScript.load(demo_script_path()), model=settings.model)
-    guard = guard_for(settings, project, provider)
+    guard = launch.guard_for(settings, project, provider)
     return await _run_session(
         database, args, settings, stories, project, provider, AutonomyLevel.L3, guard,
-        run_meta=_run_meta(provider, demo_script_path()),
+        run_meta=launch.run_meta(provider, demo_script_path()),
     )  # fmt: skip
 
 
@@ -159,7 +113,7 @@ async def _run_session(
         guard=guard,
         on_escalation=args.on_escalation,
     )
-    return await follow(bus, runner, as_json=args.json)
+    return await follow_or_console(database, args, runner)
 
 
 async def _warn_if_interrupted(database: Database, project: Path) -> None:
@@ -176,6 +130,20 @@ async def _warn_if_interrupted(database: Database, project: Path) -> None:
         )
 
 
+async def follow_or_console(
+    database: Database, args: argparse.Namespace, runner: SessionRunner
+) -> int:
+    """The session's dashboard in a terminal; one line per event with --headless, --json or
+    when the output is not a terminal."""
+    from wave_tui.cli_console import open_console, wants_console
+
+    if not wants_console(args):
+        return await follow(runner.bus, runner, as_json=args.json)
+    from wave_tui.engine.live import LiveSession
+
+    return await open_console(database, args.settings, live=LiveSession.of(runner))
+
+
 async def follow(bus: EventBus, runner: SessionRunner, *, as_json: bool) -> int:
     """Run the session, printing its events as they happen; the exit code says how it ended."""
     subscription = bus.subscribe()
@@ -190,7 +158,7 @@ async def follow(bus: EventBus, runner: SessionRunner, *, as_json: bool) -> int:
 
 async def _print_events(subscription: Subscription, *, as_json: bool) -> None:
     async for event in subscription:
-        line = json.dumps(_event_json(event), default=str) if as_json else _event_line(event)
+        line = json.dumps(_event_json(event), default=str) if as_json else event_line(event)
         print(line, flush=True)
 
 
@@ -204,31 +172,6 @@ def _event_json(event: Event) -> dict[str, Any]:
         "agent": event.agent,
         "payload": dict(event.payload),
     }
-
-
-def _event_line(event: Event) -> str:
-    p = event.payload
-    story = str(p.get("story") or "")
-    if event.kind == "step":
-        gate = f" {p['gate']} {'PASS' if p.get('passed') else 'FAIL'}" if p.get("gate") else ""
-        detail = f"{p.get('node')} → {p.get('phase')}{gate}  tokens {p.get('tokens')}"
-    elif event.kind == "tool_call":
-        detail = (
-            f"{p.get('tool')} {_short(p.get('arguments'))}  [{p.get('decision')} {p.get('score')}]"
-        )
-    elif event.kind == "agent_turn":
-        detail = f"{p.get('conversation')} {', '.join(p.get('tool_calls') or []) or 'text'}"
-    elif event.kind == "test_run":
-        detail = str(p.get("summary"))
-    else:
-        detail = " ".join(f"{k}={_short(v)}" for k, v in p.items() if k != "story")
-    when = event.created_at.astimezone().strftime("%H:%M:%S")
-    return f"{when} {story:<10} {event.agent or '-':<10} {event.kind:<18} {detail}".rstrip()
-
-
-def _short(value: Any, limit: int = 80) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _stamp() -> str:

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     # Who decisions are recorded as; unset means the OS user.
     operator: str | None = Field(default=None, min_length=1, validation_alias=_env("OPERATOR"))
 
+    # The console's keys by binding id, e.g. WAVE_KEYMAP='{"story.hold": "h"}' (see `?`).
+    keymap: dict[str, str] = Field(default_factory=dict, validation_alias=_env("KEYMAP"))
+
     default_token_limit: int = Field(
         default=100_000, gt=0, validation_alias=_env("DEFAULT_TOKEN_LIMIT")
     )

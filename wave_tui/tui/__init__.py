@@ -1,0 +1,1 @@
+"""The Textual operator console: screens, widgets and dialogs over the engine."""
