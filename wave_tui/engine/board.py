@@ -56,7 +56,7 @@ ROW_EVENTS = frozenset(
         "recovery",
     }
 )
-LOG_SIZE, STORY_LOG_SIZE = 2_000, 400
+LOG_SIZE, STORY_LOG_SIZE = 2_000, 200
 SPEND_BUCKET = timedelta(seconds=5)
 
 
@@ -276,22 +276,22 @@ class Board:
                 self._steps[story] = dict(event.payload)
                 self._count_spend(story, event)
                 if (current := self.stories.get(story)) is not None:
-                    updated = self._with_step(current, event.payload)
+                    updated = self._after_step(current, event)
                     if updated != current:
                         self.stories[story] = updated
                         changes.stories.add(story)
-            if event.kind in ROW_EVENTS or event.kind == "step":
+            if event.kind in ROW_EVENTS:
                 changes.rows_stale = True
         return changes
 
     def story_log(self, story_id: str) -> Sequence[Event]:
         return tuple(self.story_logs.get(story_id, ()))
 
-    def spend_series(self, buckets: int = 60) -> list[float]:
-        """Tokens spent per bucket of SPEND_BUCKET, oldest first, ending now (for a sparkline)."""
+    def spend_series(self, buckets: int = 60, now: datetime | None = None) -> list[float]:
+        """Tokens spent per bucket of SPEND_BUCKET, oldest first, ending `now` (a sparkline)."""
         if not self.spend:
-            return [0.0]
-        end = max(utcnow(), self.spend[-1][0])
+            return [0.0] * buckets
+        end = max(now or utcnow(), self.spend[-1][0])
         series = [0.0] * buckets
         for moment, tokens in self.spend:
             # A moment after `end` (another machine's clock runs ahead) counts as now.
@@ -344,6 +344,7 @@ class Board:
     def _with_step(
         self, view: StoryView, step: Mapping[str, Any], *, current: Gate | None = None
     ) -> StoryView:
+        """The row's view with what only steps say: each gate's verdict and the safety score."""
         verdicts = {str(k): bool(v) for k, v in (step.get("gates") or {}).items()}
         if current is None:
             current = _first_not_passed(verdicts) if verdicts else None
@@ -353,6 +354,23 @@ class Board:
             gates=gate_strip(view.status, current, verdicts) if current or verdicts else view.gates,
             safety=float(safety) if safety is not None else view.safety,
             tokens=max(view.tokens, int(step.get("tokens") or 0)),
+        )
+
+    def _after_step(self, view: StoryView, event: Event) -> StoryView:
+        """A step newer than the row last read: everything it carries, without reading the row
+        (the status only changes with the events that mark rows stale)."""
+        step = event.payload
+        view = self._with_step(view, step)
+        ac_total = step.get("ac_total")
+        return replace(
+            view,
+            phase=str(step.get("phase") or view.phase or "") or None,
+            agent=event.agent or view.agent,
+            iteration=int(step.get("iteration", view.iteration)),
+            recycles=int(step.get("recycles", view.recycles)),
+            cost_usd=Decimal(str(step.get("cost_usd", view.cost_usd))),
+            ac_passed=int(step.get("ac_passed", view.ac_passed)),
+            ac_total=int(ac_total) if ac_total is not None else view.ac_total,
         )
 
 

@@ -58,6 +58,7 @@ class SessionFeed:
         self.tail_s = tail_s if bus is not None else poll_s
         self._subscription: Subscription | None = bus.subscribe() if bus is not None else None
         self._after = after_id
+        self._recent: deque[int] = deque(maxlen=LOOKBACK)  # ids delivered lately
         self._next_tail = 0.0
         self.tails = 0  # how many times the table was read: for tests and the bench
 
@@ -76,6 +77,8 @@ class SessionFeed:
         events.sort(key=lambda e: e.id)
         if events:
             self._after = max(self._after, events[-1].id)
+        for event in events:
+            self._recent.append(event.id)
         return events
 
     def close(self) -> None:
@@ -85,8 +88,11 @@ class SessionFeed:
 
     async def _tail(self) -> list[Event]:
         self.tails += 1
+        since = max(0, self._after - LOOKBACK)
+        # What the look-back window holds already is not read again: only late commits are.
+        seen = [i for i in self._recent if i > since]
         async with self.database.session(readonly=True) as db:
             rows = await EventRepository(db).tail(
-                self.session_id, after_id=max(0, self._after - LOOKBACK), limit=2_000
+                self.session_id, after_id=since, limit=2_000, seen=seen
             )
         return [Event.from_row(row) for row in rows]

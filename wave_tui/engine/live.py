@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from wave_tui.db import StoryExecutionRepository
 from wave_tui.domain.enums import SessionStatus, StoryStatus
 from wave_tui.engine.events import EventBus
-from wave_tui.engine.runner import SessionRunner
 
-RunnerFactory = Callable[[], Awaitable[SessionRunner]]
+if TYPE_CHECKING:  # the runner pulls LangGraph in: a console that only watches never pays for it
+    from wave_tui.engine.runner import SessionRunner
+
+RunnerFactory = Callable[[], Awaitable["SessionRunner"]]
 RUNNABLE = frozenset({StoryStatus.PENDING, StoryStatus.IN_PROGRESS})
 
 
@@ -34,6 +37,8 @@ class LiveSession:
     @classmethod
     def of(cls, runner: SessionRunner) -> LiveSession:
         """A live session around a runner already built (by `wave run`, `wave demo`)."""
+        from wave_tui.engine.runner import SessionRunner
+
         built: list[SessionRunner] = [runner]
 
         async def factory() -> SessionRunner:

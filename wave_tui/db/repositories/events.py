@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -41,14 +41,18 @@ class EventRepository(Repository):
         after_id: int = 0,
         story_execution_id: uuid.UUID | None = None,
         limit: int = 500,
+        seen: Collection[int] = (),
     ) -> Sequence[WaveEvent]:
-        """Events with an id above `after_id`, oldest first: poll with the last id you saw."""
+        """Events with an id above `after_id`, oldest first: poll with the last id you saw
+        (`seen`: ids above it the caller has already, left out)."""
         query = (
             select(WaveEvent)
             .where(WaveEvent.session_id == session_id, WaveEvent.id > after_id)
             .order_by(WaveEvent.id)
             .limit(limit)
         )
+        if seen:
+            query = query.where(WaveEvent.id.not_in(list(seen)))
         if story_execution_id is not None:
             query = query.where(WaveEvent.story_execution_id == story_execution_id)
         return (await self.db.scalars(query)).all()

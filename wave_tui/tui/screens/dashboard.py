@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import ComposeResult
 from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Sparkline, Static
 
 from wave_tui.engine.board import Board, Changes
@@ -27,11 +28,13 @@ from wave_tui.tui.widgets.stories import SORTS, StoriesTable
 if TYPE_CHECKING:
     from wave_tui.tui.app import WaveApp
 
-# Events are taken in and flushed to the screen at most this often (5 redraws a second)...
-FLUSH_S = 0.2
+# Events are taken in and flushed to the screen at most this often (4 redraws a second)...
+FLUSH_S = 0.25
 # ...the rows are re-read at most this often when events say they changed, and at least every
 # ROWS_IDLE_S regardless (for changes no event announced, e.g. another process's lease expired).
-ROWS_S, ROWS_IDLE_S = 0.3, 2.0
+ROWS_S, ROWS_IDLE_S = 0.5, 2.0
+# The detail pane shows the story under the cursor once the cursor has rested this long.
+CURSOR_REST_S = 0.12
 
 
 class DashboardScreen(Screen[None]):
@@ -44,6 +47,8 @@ class DashboardScreen(Screen[None]):
         self.feed: SessionFeed | None = None
         self._pending = Changes()
         self._details_due = False
+        self._follow_cursor: Timer | None = None
+        self._spend_due = True  # the history loaded with the board is drawn on the first flush
         self.flushes = 0  # redraws done: for tests and the bench
 
     @property
@@ -64,7 +69,7 @@ class DashboardScreen(Screen[None]):
         )
         yield StoryDetail(id="detail")
         yield Static("tokens spent (5 s buckets)", id="spend-label")
-        yield Sparkline([0.0], id="spend")
+        yield Sparkline([0.0] * 60, id="spend")
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -93,17 +98,23 @@ class DashboardScreen(Screen[None]):
         self._flush()
         loop = asyncio.get_running_loop()
         rows_read = loop.time()
+        flushed, stale = loop.time(), False
         while True:
-            events = await self.feed.next_batch(FLUSH_S)
+            # While changes wait to be drawn, only until the next flush is due: a burst of
+            # events costs one redraw per FLUSH_S, however fast it comes.
+            due = FLUSH_S - (loop.time() - flushed) if self._pending else FLUSH_S
+            events = await self.feed.next_batch(max(0.01, due))
             changes = self.board.apply(events)
+            stale |= changes.rows_stale
             now = loop.time()
             since = now - rows_read
-            if (changes.rows_stale and since >= ROWS_S) or since >= ROWS_IDLE_S:
+            if (stale and since >= ROWS_S) or since >= ROWS_IDLE_S:
                 changes.merge(await self.board.refresh(app.database))
-                rows_read = now
+                rows_read, stale = now, False
             self._pending.merge(changes)
-            if self._pending and self._visible():
+            if self._pending and self._visible() and now - flushed >= FLUSH_S:
                 self._flush()
+                flushed = now
 
     def _visible(self) -> bool:
         """This dashboard, or a story opened from it, is on top (not behind a dialog)."""
@@ -137,8 +148,9 @@ class DashboardScreen(Screen[None]):
                     if selected in changes.stories:
                         detail.show(board.stories[selected], ())
                         self._details_due = True
-            if any(e.kind == "step" for e in changes.events):
-                self.query_one("#spend", Sparkline).data = board.spend_series()
+            if self._spend_due or any(e.kind == "step" for e in changes.events):
+                self._spend_due = False
+                self.query_one("#spend", Sparkline).data = board.spend_series(now=self.wave.now())
         self.flushes += 1
         if self._details_due and selected is not None:
             self._details_due = False
@@ -176,9 +188,11 @@ class DashboardScreen(Screen[None]):
 
     @on(DataTable.RowHighlighted, "#stories")
     def _row_highlighted(self) -> None:
-        if self.board is not None:
-            self._pending.merge(Changes(events=[]))
-            self._flush()
+        # The detail pane follows the cursor once it rests: holding j does not rewrite the
+        # story's log on every row it passes.
+        if self._follow_cursor is not None:
+            self._follow_cursor.stop()
+        self._follow_cursor = self.set_timer(CURSOR_REST_S, self._flush)
 
     @on(DataTable.RowSelected, "#stories")
     def _row_selected(self) -> None:

@@ -22,7 +22,18 @@ if TYPE_CHECKING:
     from wave_tui.tui.app import WaveApp
 
 REFRESH_S = 2.0
-COLUMNS = ("", "ID", "Project", "Status", "Stories", "Cost / budget", "Tokens", "Started", "Ended")
+# Label and width: fixed, because cells change in place and must not be cut.
+COLUMNS = (
+    ("", 1),
+    ("ID", 8),
+    ("Project", 20),
+    ("Status", 20),
+    ("Stories", 14),
+    ("Cost / budget", 20),
+    ("Tokens", 14),
+    ("Started", 16),
+    ("Ended", 16),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +65,18 @@ class SessionsScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#sessions", DataTable)
-        for label in COLUMNS:
-            table.add_column(label, key=label.lower() or "flag")
+        for label, width in COLUMNS:
+            table.add_column(label, key=label.lower() or "flag", width=width)
         table.focus()
         self.load()
-        self.set_interval(REFRESH_S, self.load)
+        self.set_interval(REFRESH_S, self._refresh_if_shown)
+
+    def _refresh_if_shown(self) -> None:
+        if self.is_current:  # behind a dashboard it waits: the dashboard has the database
+            self.load()
+
+    def on_screen_resume(self) -> None:
+        self.load()
 
     @work(exclusive=True, group="sessions", name="load sessions", exit_on_error=False)
     async def load(self) -> None:
@@ -92,7 +110,7 @@ class SessionsScreen(Screen[None]):
             if key not in self._rows:
                 table.add_row(*values, key=key)
             else:
-                for column, old, new in zip(COLUMNS, self._rows[key], values, strict=True):
+                for (column, _), old, new in zip(COLUMNS, self._rows[key], values, strict=True):
                     if str(old) != str(new):
                         table.update_cell(key, column.lower() or "flag", new)
             self._rows[key] = values

@@ -9,7 +9,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, RichLog, Static, TabbedContent, TabPane
 
 from wave_tui.engine.board import StoryView
@@ -34,7 +34,7 @@ EVENT_STYLES = {
 def event_text(event: Event) -> Text:
     """One log line: time, agent, kind, what happened; a scored action shows its verdict."""
     line = Text(cells.clock(event.created_at) + " ", style="bright_black")
-    line.append(f"{event.agent or '-':<8} ", style="bold")
+    line.append(f"{event.agent or '-':<10} ", style="bold")
     style = EVENT_STYLES.get(event.kind, "")
     if event.kind == "tool_call":
         decision = str(event.payload.get("decision") or "")
@@ -44,22 +44,32 @@ def event_text(event: Event) -> Text:
     return line
 
 
-class StoryDetail(TabbedContent):
+class StoryDetail(Vertical):
     """Tabs: log, gates, checkpoints, files. `show()` switches story; `append()` adds events."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(initial="tab-log", **kwargs)
+        super().__init__(**kwargs)
         self.story_id: str | None = None
+        self._files_shown = ""
 
     def compose(self) -> ComposeResult:
-        with TabPane("Log", id="tab-log"):
-            yield RichLog(id="story-log", max_lines=2_000, wrap=False, markup=False)
-        with TabPane("Gates", id="tab-gates"), VerticalScroll():
-            yield Static(id="story-gates")
-        with TabPane("Checkpoints", id="tab-checkpoints"):
-            yield DataTable(id="story-checkpoints", cursor_type="row", zebra_stripes=True)
-        with TabPane("Files", id="tab-files"), VerticalScroll():
-            yield Static(id="story-files")
+        with TabbedContent(initial="tab-log"):
+            with TabPane("Log", id="tab-log"):
+                yield RichLog(id="story-log", max_lines=2_000, wrap=False, markup=False)
+            with TabPane("Gates", id="tab-gates"), VerticalScroll():
+                yield Static(id="story-gates")
+            with TabPane("Checkpoints", id="tab-checkpoints"):
+                yield DataTable(id="story-checkpoints", cursor_type="row", zebra_stripes=True)
+            with TabPane("Files", id="tab-files"), VerticalScroll():
+                yield Static(id="story-files")
+
+    @property
+    def active(self) -> str:
+        return self.query_one(TabbedContent).active
+
+    @active.setter
+    def active(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
 
     def on_mount(self) -> None:
         table = self.query_one("#story-checkpoints", DataTable)
@@ -74,7 +84,10 @@ class StoryDetail(TabbedContent):
             log.clear()
             for event in events:
                 log.write(event_text(event))
-        self.query_one("#story-files", Static).update(_files(story))
+        files = _files(story)
+        if files.plain != self._files_shown:  # no layout pass for the same list again
+            self._files_shown = files.plain
+            self.query_one("#story-files", Static).update(files)
 
     def append(self, events: Iterable[Event]) -> None:
         log = self.query_one("#story-log", RichLog)

@@ -23,7 +23,8 @@ class SessionHeader(Static):
 
     def show(self, session: SessionView, now: datetime, *, attached: str | None = None) -> None:
         self.set_class(session.open_escalations > 0, "-escalations")
-        self.update(render_header(session, now, attached=attached))
+        # Its height is fixed: no layout pass for a new figure.
+        self.update(render_header(session, now, attached=attached), layout=False)
 
 
 def render_header(session: SessionView, now: datetime, *, attached: str | None = None) -> Group:
