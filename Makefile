@@ -5,9 +5,10 @@ BIN := $(VENV)/bin
 CONSTRAINTS := constraints.txt
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(CONSTRAINTS)
 
-.PHONY: run test bench lint typecheck clean
+.PHONY: run test bench lint typecheck clean screenshots
 
-ARGS ?= demo --headless --on-escalation reject
+# In a terminal: the console on the demo; piped or redirected, one line per event.
+ARGS ?= demo
 
 run: $(VENV)/.installed
 	$(BIN)/wave $(ARGS)
@@ -22,6 +23,10 @@ test: $(VENV)/.installed-dev
 # Measurements, not tests: prints the tables and writes docs/benchmarks.md.
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.run
+
+# The console's four main screens from a real demo run, as SVG and PNG in screenshots/.
+screenshots: $(VENV)/.installed-dev
+	$(BIN)/python scripts/screenshots.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix wave_tui tests

@@ -11,7 +11,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
+from textual.css.query import NoMatches
 from textual.pilot import Pilot
+from textual.widgets.data_table import CellDoesNotExist
 
 from wave_tui.config import Settings
 from wave_tui.db import Database, SessionRepository, StoryExecutionRepository
@@ -26,6 +29,7 @@ from wave_tui.engine.runner import SessionRunner
 from wave_tui.engine.sessions import create_session
 from wave_tui.llm import ReplayProvider, ReplayScript
 from wave_tui.tui.app import WaveApp
+from wave_tui.tui.widgets.stories import StoriesTable
 
 SIZE = (160, 48)
 
@@ -57,9 +61,7 @@ def demo_app(
     return WaveApp(database, settings, live=LiveSession.of(runner), readonly=readonly)
 
 
-async def until(
-    pilot: Pilot[Any], check: Callable[[], object], *, within: float = 120
-) -> None:
+async def until(pilot: Pilot[Any], check: Callable[[], object], *, within: float = 120) -> None:
     """Let the app run until `check()` (a function, or an async one) is true."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
@@ -83,3 +85,12 @@ async def stories(database: Database, session_id: uuid.UUID) -> dict[str, WaveSt
 async def session_status(database: Database, session_id: uuid.UUID) -> str:
     async with database.session(readonly=True) as db:
         return str((await SessionRepository(db).require(session_id)).status)
+
+
+def cell(app: WaveApp, story: str, column: str) -> str:
+    """What the stories table shows for a story ("" before its row is there)."""
+    try:
+        value = app.screen.query_one("#stories", StoriesTable).get_cell(story, column)
+    except (CellDoesNotExist, NoMatches):
+        return ""
+    return value.plain if isinstance(value, Text) else str(value)

@@ -3,14 +3,20 @@ project, its replay script and the real SessionRunner in the app's own event loo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from rich.text import Text
 from textual.widgets import DataTable
 
-from tests.tui.console_helpers import SIZE, demo_app, demo_session, session_status, stories, until
+from tests.tui.console_helpers import (
+    SIZE,
+    cell,
+    demo_app,
+    demo_session,
+    session_status,
+    stories,
+    until,
+)
 from wave_tui.config import Settings
 from wave_tui.db import (
     CheckpointRepository,
@@ -34,14 +40,6 @@ from wave_tui.tui.widgets.stories import StoriesTable
 pytestmark = pytest.mark.timeout(480)
 
 
-@pytest.fixture
-async def sqlite(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'wave.db'}")
-    await database.upgrade()
-    yield database
-    await database.dispose()
-
-
 def _settings() -> Settings:
     return Settings(operator="ops-alice")
 
@@ -56,12 +54,6 @@ def _board(app: WaveApp) -> Board:
     board = _dashboard(app).board
     assert board is not None
     return board
-
-
-def _cell(app: WaveApp, story: str, column: str) -> str:
-    table = app.screen.query_one("#stories", StoriesTable)
-    value = table.get_cell(story, column)
-    return value.plain if isinstance(value, Text) else str(value)
 
 
 def _rows(app: WaveApp) -> int:
@@ -86,7 +78,7 @@ async def test_the_whole_demo_is_driven_to_completion_from_the_keyboard(
             return (rows["DEMO-1"].block_reason or "").startswith("held")
 
         await until(pilot, held)
-        await until(pilot, lambda: _cell(app, "DEMO-1", "status") == "held")
+        await until(pilot, lambda: cell(app, "DEMO-1", "status") == "held")
         # r resumes it.
         await pilot.press("r")
 
@@ -104,7 +96,7 @@ async def test_the_whole_demo_is_driven_to_completion_from_the_keyboard(
             return rows["DEMO-2"].status is StoryStatus.CANCELLED
 
         await until(pilot, demo2_cancelled)
-        await until(pilot, lambda: _cell(app, "DEMO-2", "status") == "cancelled")
+        await until(pilot, lambda: cell(app, "DEMO-2", "status") == "cancelled")
         # ... and R restarts it: the recovery after a kill.
         await pilot.press("R")
         await until(pilot, lambda: isinstance(app.screen, RecoveryDialog))
@@ -117,7 +109,7 @@ async def test_the_whole_demo_is_driven_to_completion_from_the_keyboard(
         # While DEMO-3 waits: `/` filters the table; esc clears the filter.
         await pilot.press("slash", *"DEMO-3", "enter")
         await until(pilot, lambda: _rows(app) == 1)
-        assert _cell(app, "DEMO-3", "id") == "DEMO-3"
+        assert cell(app, "DEMO-3", "id") == "DEMO-3"
         await pilot.press("escape")
         await until(pilot, lambda: _rows(app) == 4)
         # `?` shows the keys in sections.
@@ -136,7 +128,7 @@ async def test_the_whole_demo_is_driven_to_completion_from_the_keyboard(
             return await session_status(sqlite, sid) in ("completed", "failed")
 
         await until(pilot, finished, within=300)
-        await until(pilot, lambda: _cell(app, "DEMO-4", "status") == "complete")
+        await until(pilot, lambda: cell(app, "DEMO-4", "status") == "complete")
 
     final = await stories(sqlite, sid)
     assert {k: v.status for k, v in final.items()} == {
