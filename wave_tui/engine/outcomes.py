@@ -25,7 +25,7 @@ from wave_tui.domain.enums import (
     StoryStatus,
 )
 from wave_tui.domain.state import Phase, WAVEState
-from wave_tui.engine.events import EventBus
+from wave_tui.engine.events import EventBus, Recorder
 from wave_tui.engine.steps import StepRecorder
 from wave_tui.recovery import threads
 from wave_tui.workspace import Worktree
@@ -94,36 +94,50 @@ class StoryOutcomes:
         request: dict[str, Any],
         safety: bool,
     ) -> WaveEscalation:
-        """The escalation row for this interrupt: the one raised before, or a new one."""
+        """The escalation row for this interrupt (the one raised before, or a new one); a
+        headless run that rejects escalations rejects it at once, old or new."""
         thread = threads.thread_of(execution.id, execution.meta_data)
         async with self.bus.transaction() as recorder:
             repo = EscalationRepository(recorder.db)
-            existing = await repo.find_for_interrupt(execution.id, thread, interrupt.id)
-            if existing is not None and existing.status is not EscalationStatus.EXPIRED:
-                return existing
-            escalation = await repo.create(
-                self.session_id,
-                EscalationKind.TOOL_CALL if safety else EscalationKind.GATE_APPROVAL,
-                str(request.get("summary", "approval needed")),
-                request,
-                story_execution_id=execution.id,
-                score=request.get("score") if safety else None,
-                violations=list(request.get("violations") or []) if safety else None,
-                graph_thread_id=thread,
-                interrupt_id=interrupt.id,
-            )
-            phase = "awaiting approval" if safety else "review"
-            await StoryExecutionRepository(recorder.db).update_metrics(execution.id, phase=phase)
-            await recorder.record(
-                self.session_id, "escalation", {"id": escalation.id, "story": execution.story_id,
-                "kind": str(escalation.kind), "summary": escalation.summary,
-                "score": escalation.score}, story_execution_id=execution.id,
-            )  # fmt: skip
-        if self.on_escalation == "reject":
+            escalation = await repo.find_for_interrupt(execution.id, thread, interrupt.id)
+            if escalation is None or escalation.status is EscalationStatus.EXPIRED:
+                escalation = await self._new_escalation(
+                    recorder, execution, interrupt, request, safety, thread
+                )
+        if self.on_escalation == "reject" and escalation.status is EscalationStatus.PENDING:
             async with self.bus.database.session() as db:
                 await EscalationRepository(db).decide(
                     escalation.id, EscalationStatus.REJECTED, "wave (headless)", "headless run"
                 )
+        return escalation
+
+    async def _new_escalation(
+        self,
+        recorder: Recorder,
+        execution: WaveStoryExecution,
+        interrupt: Any,
+        request: dict[str, Any],
+        safety: bool,
+        thread: str,
+    ) -> WaveEscalation:
+        escalation = await EscalationRepository(recorder.db).create(
+            self.session_id,
+            EscalationKind.TOOL_CALL if safety else EscalationKind.GATE_APPROVAL,
+            str(request.get("summary", "approval needed")),
+            request,
+            story_execution_id=execution.id,
+            score=request.get("score") if safety else None,
+            violations=list(request.get("violations") or []) if safety else None,
+            graph_thread_id=thread,
+            interrupt_id=interrupt.id,
+        )
+        phase = "awaiting approval" if safety else "review"
+        await StoryExecutionRepository(recorder.db).update_metrics(execution.id, phase=phase)
+        await recorder.record(
+            self.session_id, "escalation", {"id": escalation.id, "story": execution.story_id,
+            "kind": str(escalation.kind), "summary": escalation.summary,
+            "score": escalation.score}, story_execution_id=execution.id,
+        )  # fmt: skip
         return escalation
 
     async def conclude(
