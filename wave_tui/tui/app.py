@@ -290,7 +290,8 @@ class WaveApp(App[int]):
             if choice is not None:
                 self._leave(choice)
 
-        self.push_screen(QuitDialog(count, can_continue=True), chosen)
+        only = str(next(iter(running))) if len(running) == 1 else None
+        self.push_screen(QuitDialog(count, can_continue=True, session=only), chosen)
 
     @work(group="leaving", name="hold and quit", exclusive=True, exit_on_error=False)
     async def _leave(self, choice: str) -> None:

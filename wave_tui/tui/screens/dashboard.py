@@ -76,6 +76,12 @@ class DashboardScreen(Screen[None]):
         self.query_one("#filter", Input).display = False
         self.query_one("#stories", StoriesTable).focus()
         self.follow()
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        """The elapsed time moves on even when nothing else does."""
+        if self.board is not None and self._visible():
+            self._show_header()
 
     def on_unmount(self) -> None:
         if self.feed is not None:
