@@ -275,6 +275,16 @@ def statuses(db: Path) -> tuple[str, dict[str, str]]:
         return session[0], dict(stories.fetchall())
 
 
+def escalations(db: Path) -> list[tuple[str, str]]:
+    """Each escalation's story and status, in the order they were raised."""
+    with _read(db) as connection:
+        rows = connection.execute(
+            "SELECT s.story_id, e.status FROM wave_escalations e "
+            "JOIN wave_story_executions s ON s.id = e.story_execution_id ORDER BY e.id"
+        )
+        return [(story, status) for story, status in rows.fetchall()]
+
+
 def _read(db: Path) -> closing[sqlite3.Connection]:
     """A short-lived connection: opening it after a kill recovers the WAL, as the next run would."""
     return closing(sqlite3.connect(db, timeout=30))

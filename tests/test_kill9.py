@@ -19,6 +19,7 @@ from tests.kill_helpers import (
     Strike,
     WaveProcess,
     durable,
+    escalations,
     git_lines,
     statuses,
 )
@@ -162,6 +163,8 @@ def test_kill9_at_any_moment_then_resume_ends_as_an_uninterrupted_run(
     assert len(chain.delivered) >= MIN_DELIVERED, chain.strikes
     assert final_code == reference_code, chain.processes[-1].describe()
     assert statuses(chain_db) == statuses(reference_db)
+    # DEMO-3's question was asked once, killed while pending or not: a resume finds it again.
+    assert escalations(chain_db) == escalations(reference_db) == [("DEMO-3", "rejected")]
 
     files, subjects = _main_branch(chain_project)
     reference_files, reference_subjects = _main_branch(reference_project)
