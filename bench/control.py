@@ -1,9 +1,10 @@
 """How fast a running session answers an operator's hold: from the command row being written to
 the runner having handled it, and what the operator waits in all, on a SQLite file.
 
-A real session runs (graph, git, pytest, the replay provider) and waits for its merge approval,
-so it stays live while the holds arrive. Holds come from a second Database object (another
-terminal's connection, in this process) and from `wave hold` started as a second process.
+A real session runs (graph, git, pytest, the replay provider): S-1 waits for its merge approval,
+so the runner stays live, and S-2 (which depends on S-1) is held and let go in turn. Commands come
+from a second Database object (another terminal's connection, in this process) and from `wave
+hold` / `wave unhold` started as a second process.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ COMMANDS = 20
 PROCESS_COMMANDS = 10
 RUNNER_POLL_S = 0.2  # SessionRunner's default
 ISSUER_POLL_S = 0.1  # issue_command's default
+VERBS = ("hold", "unhold")  # S-2 held, then let go: the runner has something to do each time
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -42,10 +44,13 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 
 async def _waiting_session(directory: Path, database: Database) -> tuple[uuid.UUID, SessionRunner]:
-    """A session whose one story has run to its merge approval and waits there, lease held."""
+    """S-1 has run to its merge approval and waits there, lease held; S-2 waits for S-1."""
     bus = EventBus(database)
     project = make_project(directory / "project")
-    stories = load_stories([write_story(directory / "S-1.yaml")])
+    stories = load_stories(
+        [write_story(directory / "S-1.yaml"), write_story(directory / "S-2.yaml", "S-2",
+                                                          depends_on=["S-1"])]
+    )  # fmt: skip
     session_id = await create_session(
         bus, stories, project, budget_usd=Decimal("5"), token_limit=100_000,
         story_budget_usd=Decimal("2"), autonomy=AutonomyLevel.L2,
@@ -70,13 +75,13 @@ async def _until_waiting(database: Database, session_id: uuid.UUID) -> None:
 async def _newest_latency_ms(database: Database, session_id: uuid.UUID) -> float:
     async with database.session(readonly=True) as db:
         (command,) = await CommandRepository(db).list_recent(session_id, limit=1)
-    assert command.handled_at is not None, "the runner did not handle the hold"
+    assert command.handled_at is not None, f"the runner did not handle the {command.verb}"
     return (command.handled_at - command.issued_at).total_seconds() * 1000
 
 
-def _wave_hold(path: Path, session_id: uuid.UUID) -> float:
-    command = [sys.executable, "-m", "wave_tui", "--db", str(path), "hold", str(session_id),
-               "--story", "S-1", "--reason", "benchmark"]  # fmt: skip
+def _wave_command(path: Path, session_id: uuid.UUID, verb: str) -> float:
+    command = [sys.executable, "-m", "wave_tui", "--db", str(path), verb, str(session_id),
+               "--story", "S-2"]  # fmt: skip
     started = time.perf_counter()
     environment = {**os.environ, "WAVE_OPERATOR": "bench"}
     subprocess.run(command, check=True, capture_output=True, env=environment)
@@ -97,13 +102,15 @@ async def _measure(directory: Path) -> dict[str, tuple[list[float], list[float]]
             "connection": ([], []),
             "process": ([], []),
         }
-        for _ in range(COMMANDS):
+        for n in range(COMMANDS):
             started = time.perf_counter()
-            await issue_command(terminal, session_id, "hold", issued_by="bench", story_id="S-1")
+            verb = VERBS[n % 2]
+            await issue_command(terminal, session_id, verb, issued_by="bench", story_id="S-2")
             results["connection"][1].append((time.perf_counter() - started) * 1000)
             results["connection"][0].append(await _newest_latency_ms(database, session_id))
-        for _ in range(PROCESS_COMMANDS):
-            results["process"][1].append(await asyncio.to_thread(_wave_hold, path, session_id))
+        for n in range(PROCESS_COMMANDS):
+            took = await asyncio.to_thread(_wave_command, path, session_id, VERBS[n % 2])
+            results["process"][1].append(took)
             results["process"][0].append(await _newest_latency_ms(database, session_id))
         await issue_command(
             terminal, session_id, "kill", issued_by="bench", story_id="S-1", reason="done"
@@ -120,8 +127,8 @@ def run() -> str:
         results = asyncio.run(_measure(Path(directory)))
     rows = []
     names = {
-        "connection": f"a second Database object ({COMMANDS} holds)",
-        "process": f"`wave hold` as a second process ({PROCESS_COMMANDS} holds)",
+        "connection": f"a second Database object ({COMMANDS} holds and unholds)",
+        "process": f"`wave hold` / `unhold` as a second process ({PROCESS_COMMANDS} of them)",
     }
     for key, (handled, wall) in results.items():
         rows.append(
