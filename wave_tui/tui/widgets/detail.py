@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -127,7 +128,17 @@ class StoryDetail(Vertical):
             )
 
 
-def _gates(details: StoryDetails) -> Table:
+def _gates(details: StoryDetails) -> Group:
+    """The gate timeline with each gate's evidence, then the plan and the last test output."""
+    parts: list[RenderableType] = [_timeline(details)]
+    if details.plan:
+        parts += [Text("\nplan", style="bold"), Text(details.plan)]
+    if details.test_output:
+        parts += [Text("\nlast test output", style="bold"), Text(details.test_output[-2_000:])]
+    return Group(*parts)
+
+
+def _timeline(details: StoryDetails) -> Table:
     table = Table.grid(padding=(0, 1))
     table.add_column(style="bold")
     table.add_column()
