@@ -315,7 +315,10 @@ async def _requeue_dependents(db: AsyncSession, plan: Plan) -> None:
     wait for it in the queue again. A story blocked for another reason stays blocked."""
     story_id = plan.story.story_id
     repo = StoryExecutionRepository(db)
-    dependents = _dependents(await repo.list_by_session(plan.session.id), story_id)
+    # Only blocked stories are read (usually none): the reason names the dependency it waits
+    # for, so a large session's other stories cost nothing here.
+    blocked = await repo.list_by_session(plan.session.id, status=StoryStatus.BLOCKED)
+    dependents = [s for s in blocked if (s.block_reason or "").startswith("depends on ")]
     freed = {story_id}
     changed = True
     while changed:  # to a fixed point: a story may name a dependency found after it
