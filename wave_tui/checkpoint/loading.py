@@ -1,14 +1,20 @@
-"""Turning checkpoint rows into CheckpointTuples, with blobs and writes loaded in bulk."""
+"""Turning checkpoint rows into CheckpointTuples, with blobs and writes loaded in bulk.
+
+Loading is split in two: `fetch` runs the queries (a fixed number, whatever the number of
+checkpoints) inside one short read transaction, `build` decodes outside it, so a long listing
+never keeps a transaction open while its caller works through the tuples.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointMetadata, CheckpointTuple, PendingWrite
 from langgraph.checkpoint.serde.base import SerializerProtocol
-from sqlalchemy import Row, select, tuple_
+from sqlalchemy import Row, Select, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wave_tui.checkpoint.tables import graph_blobs, graph_writes
@@ -17,99 +23,224 @@ from wave_tui.checkpoint.tables import graph_blobs, graph_writes
 RowKey = tuple[str, str, str]
 # (thread_id, checkpoint_ns, channel, version)
 BlobKey = tuple[str, str, str, str]
+# Listings of one thread longer than this read the thread's blobs and writes in one query each
+# instead of naming every key.
+WHOLE_THREAD_AT = 64
+
+
+class BrokenChain(ValueError):
+    """A delta's base version is missing: the stored value cannot be rebuilt."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The thread (and namespace, when given) every row of a listing belongs to."""
+
+    thread_id: str
+    checkpoint_ns: str | None
+
+
+@dataclass
+class Fetched:
+    """The raw rows a set of checkpoints needs, not yet decoded."""
+
+    rows: Sequence[Row[Any]]
+    blobs: dict[BlobKey, Row[Any]] = field(default_factory=dict)
+    writes: dict[RowKey, list[Row[Any]]] = field(default_factory=dict)
 
 
 class TupleLoader:
-    """Builds the tuples of a page of checkpoint rows with one query for blobs and one for writes
-    (per `chunk` keys), never one per checkpoint."""
+    """Loads the blobs and writes of many checkpoints with a fixed number of queries (or one per
+    `chunk` keys when they are named one by one), never one per checkpoint."""
 
     def __init__(self, serde: SerializerProtocol, chunk: int) -> None:
         self.serde = serde
         self.chunk = chunk
 
     async def load(self, session: AsyncSession, rows: Sequence[Row[Any]]) -> list[CheckpointTuple]:
-        checkpoints = [self.serde.loads_typed((row.type, row.checkpoint)) for row in rows]
-        blob_keys = sorted(
+        return list(self.build(await self.fetch(session, rows)))
+
+    async def fetch(
+        self, session: AsyncSession, rows: Sequence[Row[Any]], scope: Scope | None = None
+    ) -> Fetched:
+        fetched = Fetched(rows)
+        if not rows:
+            return fetched
+        if scope is not None and len(rows) > WHOLE_THREAD_AT:
+            await self._whole_thread(session, fetched, scope)
+            return fetched
+        keys = sorted(
             {
                 (row.thread_id, row.checkpoint_ns, channel, str(version))
-                for row, checkpoint in zip(rows, checkpoints, strict=True)
-                for channel, version in checkpoint["channel_versions"].items()
+                for row in rows
+                for channel, version in self._checkpoint(row)["channel_versions"].items()
             }
         )
-        values = await self._blobs(session, blob_keys)
-        writes = await self._writes(
-            session, [(row.thread_id, row.checkpoint_ns, row.checkpoint_id) for row in rows]
-        )
-        tuples = []
-        for row, checkpoint in zip(rows, checkpoints, strict=True):
-            checkpoint["channel_values"] = {
-                channel: values[key]
-                for channel, version in checkpoint["channel_versions"].items()
-                if (key := (row.thread_id, row.checkpoint_ns, channel, str(version))) in values
+        for chunk in self._chunks(keys):
+            await self._add_blobs(fetched, session, _blob_key_in(chunk))
+        blobs = fetched.blobs
+        anchors = sorted(
+            {
+                (*key[:3], row.anchor_version)
+                for key, row in blobs.items()
+                if row.base_version is not None and (*key[:3], row.base_version) not in blobs
             }
-            tuples.append(
-                CheckpointTuple(
-                    config=_config(row.thread_id, row.checkpoint_ns, row.checkpoint_id),
-                    checkpoint=checkpoint,
-                    metadata=cast(CheckpointMetadata, row.metadata),
-                    parent_config=(
-                        _config(row.thread_id, row.checkpoint_ns, row.parent_checkpoint_id)
-                        if row.parent_checkpoint_id
-                        else None
-                    ),
-                    pending_writes=writes.get(
-                        (row.thread_id, row.checkpoint_ns, row.checkpoint_id), []
-                    ),
-                )
-            )
-        return tuples
+        )
+        for chunk in self._chunks(anchors):
+            await self._add_blobs(fetched, session, _chain_in(chunk))
+        row_keys = [(row.thread_id, row.checkpoint_ns, row.checkpoint_id) for row in rows]
+        writes = graph_writes.c
+        columns = tuple_(writes.thread_id, writes.checkpoint_ns, writes.checkpoint_id)
+        for chunk in self._chunks(row_keys):
+            await self._add_writes(fetched, session, _writes_query().where(columns.in_(chunk)))
+        return fetched
 
-    async def _blobs(self, session: AsyncSession, keys: list[BlobKey]) -> dict[BlobKey, Any]:
-        table = graph_blobs.c
-        columns = tuple_(table.thread_id, table.checkpoint_ns, table.channel, table.version)
-        values: dict[BlobKey, Any] = {}
-        for start in range(0, len(keys), self.chunk):
-            query = select(
-                table.thread_id,
-                table.checkpoint_ns,
-                table.channel,
-                table.version,
-                table.type,
-                table.blob,
-            ).where(columns.in_(keys[start : start + self.chunk]))
-            for row in await session.execute(query):
-                # "empty": the channel has a version but no value (LangGraph's own convention).
-                if row.type != "empty":
-                    key = (row.thread_id, row.checkpoint_ns, row.channel, row.version)
-                    values[key] = self.serde.loads_typed((row.type, row.blob))
-        return values
+    async def _whole_thread(self, session: AsyncSession, fetched: Fetched, scope: Scope) -> None:
+        blobs, writes = graph_blobs.c, graph_writes.c
+        blob_query = _blobs_query().where(blobs.thread_id == scope.thread_id)
+        ids = [row.checkpoint_id for row in fetched.rows]
+        write_query = _writes_query().where(
+            writes.thread_id == scope.thread_id,
+            writes.checkpoint_id >= min(ids),
+            writes.checkpoint_id <= max(ids),
+        )
+        if scope.checkpoint_ns is not None:
+            blob_query = blob_query.where(blobs.checkpoint_ns == scope.checkpoint_ns)
+            write_query = write_query.where(writes.checkpoint_ns == scope.checkpoint_ns)
+        await self._add_blobs(fetched, session, blob_query)
+        await self._add_writes(fetched, session, write_query)
 
-    async def _writes(
-        self, session: AsyncSession, keys: list[RowKey]
-    ) -> dict[RowKey, list[PendingWrite]]:
-        table = graph_writes.c
-        columns = tuple_(table.thread_id, table.checkpoint_ns, table.checkpoint_id)
-        writes: dict[RowKey, list[PendingWrite]] = {}
+    async def _add_blobs(self, fetched: Fetched, session: AsyncSession, query: Select[Any]) -> None:
+        for row in await session.execute(query):
+            fetched.blobs[(row.thread_id, row.checkpoint_ns, row.channel, row.version)] = row
+
+    async def _add_writes(
+        self, fetched: Fetched, session: AsyncSession, query: Select[Any]
+    ) -> None:
+        for row in await session.execute(query):
+            key = (row.thread_id, row.checkpoint_ns, row.checkpoint_id)
+            fetched.writes.setdefault(key, []).append(row)
+
+    def _chunks(self, keys: list[Any]) -> Iterator[list[Any]]:
         for start in range(0, len(keys), self.chunk):
-            # writes_sort_key order: the order live execution applied them in.
-            query = (
-                select(
-                    table.thread_id,
-                    table.checkpoint_ns,
-                    table.checkpoint_id,
-                    table.task_id,
-                    table.channel,
-                    table.type,
-                    table.blob,
-                )
-                .where(columns.in_(keys[start : start + self.chunk]))
-                .order_by(table.task_path, table.task_id, table.idx)
+            yield keys[start : start + self.chunk]
+
+    def _checkpoint(self, row: Row[Any]) -> dict[str, Any]:
+        return cast(dict[str, Any], self.serde.loads_typed((row.type, row.checkpoint)))
+
+    def build(self, fetched: Fetched) -> Iterator[CheckpointTuple]:
+        """The tuples, in the order of the rows, decoded one at a time."""
+        values = _Values(self.serde, fetched.blobs)
+        loads = self.serde.loads_typed
+        for row in fetched.rows:
+            checkpoint = self._checkpoint(row)
+            thread_id, checkpoint_ns = row.thread_id, row.checkpoint_ns
+            channel_values = {}
+            for channel, version in checkpoint["channel_versions"].items():
+                value = values.get((thread_id, checkpoint_ns, channel, str(version)))
+                if value is not _MISSING:
+                    channel_values[channel] = value
+            checkpoint["channel_values"] = channel_values
+            key = (thread_id, checkpoint_ns, row.checkpoint_id)
+            writes: list[PendingWrite] = [
+                (write.task_id, write.channel, loads((write.type, write.blob)))
+                for write in fetched.writes.get(key, [])
+            ]
+            yield CheckpointTuple(
+                config=_config(thread_id, checkpoint_ns, row.checkpoint_id),
+                checkpoint=cast(Any, checkpoint),
+                metadata=cast(CheckpointMetadata, row.metadata),
+                parent_config=(
+                    _config(thread_id, checkpoint_ns, row.parent_checkpoint_id)
+                    if row.parent_checkpoint_id
+                    else None
+                ),
+                pending_writes=writes,
             )
-            for row in await session.execute(query):
-                writes.setdefault((row.thread_id, row.checkpoint_ns, row.checkpoint_id), []).append(
-                    (row.task_id, row.channel, self.serde.loads_typed((row.type, row.blob)))
+
+
+_MISSING = object()
+
+
+class _Values:
+    """Decodes blob rows on demand, once each. A delta is its base's value plus its own items;
+    items are decoded once and shared by the lists of every version that holds them."""
+
+    def __init__(self, serde: SerializerProtocol, rows: dict[BlobKey, Row[Any]]) -> None:
+        self.serde = serde
+        self.rows = rows
+        self.decoded: dict[BlobKey, Any] = {}
+
+    def get(self, key: BlobKey) -> Any:
+        if key in self.decoded:
+            return self.decoded[key]
+        row = self.rows.get(key)
+        if row is None:
+            return _MISSING
+        # "empty": the channel has a version but no value (LangGraph's own convention).
+        if row.type == "empty":
+            self.decoded[key] = _MISSING
+            return _MISSING
+        # Walk back to the nearest full copy (or decoded version), then forward.
+        chain = [key]
+        while (base := self.rows[chain[-1]].base_version) is not None:
+            base_key = (*key[:3], base)
+            if base_key in self.decoded:
+                break
+            if base_key not in self.rows:
+                raise BrokenChain(
+                    f"checkpoint blob {key[2]}@{key[3]} of thread {key[0]} extends "
+                    f"{base}, which is missing"
                 )
-        return writes
+            chain.append(base_key)
+        for link in reversed(chain):
+            link_row = self.rows[link]
+            value = self.serde.loads_typed((link_row.type, link_row.blob))
+            if link_row.base_version is not None:
+                value = [*self.decoded[(*key[:3], link_row.base_version)], *value]
+            self.decoded[link] = value
+        return self.decoded[key]
+
+
+def _blobs_query() -> Select[Any]:
+    table = graph_blobs.c
+    return select(
+        table.thread_id,
+        table.checkpoint_ns,
+        table.channel,
+        table.version,
+        table.type,
+        table.blob,
+        table.base_version,
+        table.anchor_version,
+    )
+
+
+def _blob_key_in(keys: list[BlobKey]) -> Select[Any]:
+    table = graph_blobs.c
+    columns = tuple_(table.thread_id, table.checkpoint_ns, table.channel, table.version)
+    return _blobs_query().where(columns.in_(keys))
+
+
+def _chain_in(anchors: list[BlobKey]) -> Select[Any]:
+    """Every row of the chains that start at these (thread, ns, channel, anchor) full copies."""
+    table = graph_blobs.c
+    columns = tuple_(table.thread_id, table.checkpoint_ns, table.channel, table.anchor_version)
+    return _blobs_query().where(columns.in_(anchors))
+
+
+def _writes_query() -> Select[Any]:
+    table = graph_writes.c
+    # writes_sort_key order: the order live execution applied them in.
+    return select(
+        table.thread_id,
+        table.checkpoint_ns,
+        table.checkpoint_id,
+        table.task_id,
+        table.channel,
+        table.type,
+        table.blob,
+    ).order_by(table.task_path, table.task_id, table.idx)
 
 
 def _config(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> RunnableConfig:

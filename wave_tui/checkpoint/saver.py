@@ -2,12 +2,20 @@
 
 The layout follows langgraph-checkpoint-postgres: checkpoints without their channel values, each
 channel value stored once per version, and the pending writes of the step after a checkpoint.
+On top of it, a list that grew is stored as the items it gained (deltas.py), so a thread's size
+grows with what changed, not with the number of steps times the length of its history.
+
+Reads take no lock: SQLite runs in WAL mode and readers use plain BEGIN, PostgreSQL is MVCC; no
+in-process lock serialises callers either. Writes of one thread come one after another, as
+LangGraph makes them.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import random
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
@@ -22,23 +30,27 @@ from langgraph.checkpoint.base import (
     get_serializable_checkpoint_metadata,
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
-from sqlalchemy import Row, Select, delete, func, literal, select, tuple_, type_coerce
+from sqlalchemy import Row, Select, Table, delete, literal, select, tuple_, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL
 
-from wave_tui.checkpoint.loading import RowKey, TupleLoader, metadata_matches, needs_python_filter
+from wave_tui.checkpoint.deltas import BlobPlan, DeltaEncoder
+from wave_tui.checkpoint.loading import Scope, TupleLoader, metadata_matches, needs_python_filter
+from wave_tui.checkpoint.pruning import PruneReport, prune_thread
 from wave_tui.checkpoint.sync import SyncBridge
 from wave_tui.checkpoint.tables import graph_blobs, graph_checkpoints, graph_writes
+from wave_tui.checkpoint.writer import writer_for
 from wave_tui.db.engine import Database
 from wave_tui.errors import UserError
 
-# Listing loads blobs and writes for this many checkpoints per query, never one by one.
-LIST_PAGE = 100
 # Row-value IN lists are split so no statement nears the drivers' bind-parameter limits.
 KEY_CHUNK = 500
 PRUNE_STRATEGIES = ("keep_latest", "delete")
+# (table, the columns an existing row takes from the new one, rows)
+Upsert = tuple[Table, Sequence[str], list[dict[str, Any]]]
 
 
 class WAVECheckpointSaver(SyncBridge):
@@ -47,6 +59,8 @@ class WAVECheckpointSaver(SyncBridge):
     def __init__(self, database: Database, *, serde: SerializerProtocol | None = None) -> None:
         super().__init__(serde=serde)
         self.database = database
+        self.deltas = DeltaEncoder()
+        self._writer = writer_for(database)
 
     @classmethod
     @asynccontextmanager
@@ -77,7 +91,8 @@ class WAVECheckpointSaver(SyncBridge):
             row = (await session.execute(query)).first()
             if row is None:
                 return None
-            return (await self._loader().load(session, [row]))[0]
+            fetched = await self._loader().fetch(session, [row])
+        return next(self._loader().build(fetched))
 
     async def alist(
         self,
@@ -87,22 +102,24 @@ class WAVECheckpointSaver(SyncBridge):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
-        """Newest first. `filter` matches metadata keys by JSON equality."""
+        """Newest first. `filter` matches metadata keys by JSON equality.
+
+        Everything is read in one short read transaction (a fixed number of queries), then
+        decoded tuple by tuple as the caller iterates.
+        """
         query, exact = self._search(config, filter, before)
         if limit is not None and exact:
             query = query.limit(limit)
+        loader = self._loader()
         async with self.database.session(readonly=True) as session:
             rows: list[Row[Any]] = list((await session.execute(query)).all())
-        if filter and not exact:
-            rows = [row for row in rows if metadata_matches(row.metadata, filter)]
-        if limit is not None:
-            rows = rows[:limit]
-        loader = self._loader()
-        for start in range(0, len(rows), LIST_PAGE):
-            async with self.database.session(readonly=True) as session:
-                page = await loader.load(session, rows[start : start + LIST_PAGE])
-            for checkpoint_tuple in page:
-                yield checkpoint_tuple
+            if filter and not exact:
+                rows = [row for row in rows if metadata_matches(row.metadata, filter)]
+            if limit is not None:
+                rows = rows[:limit]
+            fetched = await loader.fetch(session, rows, _scope(config))
+        for checkpoint_tuple in loader.build(fetched):
+            yield checkpoint_tuple
 
     def _search(
         self,
@@ -148,15 +165,20 @@ class WAVECheckpointSaver(SyncBridge):
         stored = checkpoint.copy()
         values: dict[str, Any] = stored.pop("channel_values")  # type: ignore[misc]
         # Only the channels that changed get a blob; the others keep pointing at older ones.
+        key = (thread_id, checkpoint_ns)
+        plans = {
+            channel: self._plan(key, parent_id, values, channel, str(version))
+            for channel, version in new_versions.items()
+        }
         blobs = [
             {
                 "thread_id": thread_id,
                 "checkpoint_ns": checkpoint_ns,
                 "channel": channel,
-                "version": str(version),
-                **self._dump_value(values, channel),
+                "version": str(new_versions[channel]),
+                **plan.columns(),
             }
-            for channel, version in new_versions.items()
+            for channel, plan in plans.items()
         ]
         checkpoint_type, checkpoint_data = self.serde.dumps_typed(stored)
         row = {
@@ -169,12 +191,14 @@ class WAVECheckpointSaver(SyncBridge):
             "metadata": get_serializable_checkpoint_metadata(config, metadata),
         }
         # One transaction: a checkpoint is never visible without its blobs.
-        async with self.database.session() as session:
-            if blobs:
-                await session.execute(self._upsert(graph_blobs, ()), blobs)
-            await session.execute(
-                self._upsert(graph_checkpoints, ("type", "checkpoint", "metadata")), [row]
-            )
+        await self._write(
+            [
+                (graph_blobs, (), blobs),
+                (graph_checkpoints, ("type", "checkpoint", "metadata"), [row]),
+            ]
+        )
+        # Only what is committed may be the base of the next delta.
+        self.deltas.committed(key, checkpoint["id"], checkpoint["channel_versions"], plans)
         return {
             "configurable": {
                 "thread_id": thread_id,
@@ -183,11 +207,18 @@ class WAVECheckpointSaver(SyncBridge):
             }
         }
 
-    def _dump_value(self, values: dict[str, Any], channel: str) -> dict[str, Any]:
+    def _plan(
+        self,
+        key: tuple[str, str],
+        parent_id: str | None,
+        values: dict[str, Any],
+        channel: str,
+        version: str,
+    ) -> BlobPlan:
         if channel not in values:
-            return {"type": "empty", "blob": None}
+            return BlobPlan("empty", None)
         value_type, data = self.serde.dumps_typed(values[channel])
-        return {"type": value_type, "blob": data}
+        return self.deltas.plan(key, parent_id, channel, version, value_type, data)
 
     async def aput_writes(
         self,
@@ -220,8 +251,19 @@ class WAVECheckpointSaver(SyncBridge):
         # Special writes replace the previous one; ordinary writes of a task are written once.
         special = all(channel in WRITES_IDX_MAP for channel, _ in writes)
         update = ("channel", "type", "blob") if special else ()
+        await self._write([(graph_writes, update, rows)])
+
+    async def _write(self, upserts: list[Upsert]) -> None:
+        """The upserts (table, columns to update on conflict, rows) in one transaction."""
+        upserts = [upsert for upsert in upserts if upsert[2]]
+        if self._writer is not None:
+            await self._writer.write(
+                [(_sqlite_sql(table, tuple(update)), _raw(rows)) for table, update, rows in upserts]
+            )
+            return
         async with self.database.session() as session:
-            await session.execute(self._upsert(graph_writes, update), rows)
+            for table, update, rows in upserts:
+                await session.execute(self._upsert(table, update), rows)
 
     def _upsert(self, table: Any, update: Sequence[str]) -> Any:
         """INSERT ... ON CONFLICT (primary key) DO NOTHING, or DO UPDATE the `update` columns."""
@@ -236,6 +278,7 @@ class WAVECheckpointSaver(SyncBridge):
     # --- deleting and copying ------------------------------------------------------------------
 
     async def adelete_thread(self, thread_id: str) -> None:
+        self.deltas.forget(str(thread_id))
         async with self.database.session() as session:
             for table in (graph_writes, graph_checkpoints, graph_blobs):
                 await session.execute(delete(table).where(table.c.thread_id == str(thread_id)))
@@ -247,6 +290,7 @@ class WAVECheckpointSaver(SyncBridge):
         """
         if not run_ids:
             return
+        self.deltas = DeltaEncoder()  # the newest checkpoint it remembers may be among them
         table = graph_checkpoints
         run_id = table.c.metadata["run_id"].as_string()
         async with self.database.session() as session:
@@ -292,64 +336,28 @@ class WAVECheckpointSaver(SyncBridge):
             if strategy == "delete":
                 await self.adelete_thread(thread_id)
             else:
-                await self._keep_latest(str(thread_id))
+                await self.aprune_thread(str(thread_id), keep_latest=1)
 
-    async def _keep_latest(self, thread_id: str) -> None:
-        table = graph_checkpoints
-        async with self.database.session() as session:
-            newest = (
-                select(table.c.checkpoint_ns, func.max(table.c.checkpoint_id).label("newest"))
-                .where(table.c.thread_id == thread_id)
-                .group_by(table.c.checkpoint_ns)
+    async def aprune_thread(
+        self,
+        thread_id: str,
+        *,
+        keep_latest: int,
+        protected: Collection[str] = (),
+        dry_run: bool = False,
+    ) -> PruneReport:
+        """Keep the newest `keep_latest` checkpoints per namespace and the `protected` ones;
+        remove the others with their writes and every blob no kept checkpoint needs. One
+        transaction; `dry_run` only counts."""
+        async with self.database.session(readonly=dry_run) as session:
+            return await prune_thread(
+                session,
+                self.serde,
+                thread_id,
+                keep_latest=keep_latest,
+                protected=protected,
+                dry_run=dry_run,
             )
-            keep: list[RowKey] = [
-                (thread_id, row.checkpoint_ns, row.newest) for row in await session.execute(newest)
-            ]
-            if not keep:
-                return
-            kept = (
-                await session.execute(
-                    select(table).where(
-                        tuple_(table.c.thread_id, table.c.checkpoint_ns, table.c.checkpoint_id).in_(
-                            keep
-                        )
-                    )
-                )
-            ).all()
-            used = {
-                (row.checkpoint_ns, channel, str(version))
-                for row in kept
-                for channel, version in self.serde.loads_typed((row.type, row.checkpoint))[
-                    "channel_versions"
-                ].items()
-            }
-            kept_ids = [(ns, checkpoint_id) for _, ns, checkpoint_id in keep]
-            for target in (graph_writes, graph_checkpoints):
-                await session.execute(
-                    delete(target).where(
-                        target.c.thread_id == thread_id,
-                        tuple_(target.c.checkpoint_ns, target.c.checkpoint_id).not_in(kept_ids),
-                    )
-                )
-            blobs = graph_blobs.c
-            stale = [
-                (row.checkpoint_ns, row.channel, row.version)
-                for row in await session.execute(
-                    select(blobs.checkpoint_ns, blobs.channel, blobs.version).where(
-                        blobs.thread_id == thread_id
-                    )
-                )
-                if (row.checkpoint_ns, row.channel, row.version) not in used
-            ]
-            for start in range(0, len(stale), KEY_CHUNK):
-                await session.execute(
-                    delete(graph_blobs).where(
-                        blobs.thread_id == thread_id,
-                        tuple_(blobs.checkpoint_ns, blobs.channel, blobs.version).in_(
-                            stale[start : start + KEY_CHUNK]
-                        ),
-                    )
-                )
 
     # --- versions ----------------------------------------------------------------------------
 
@@ -362,6 +370,36 @@ class WAVECheckpointSaver(SyncBridge):
         else:
             current_v = int(current.split(".")[0])
         return f"{current_v + 1:032}.{random.random():016}"
+
+
+@functools.cache
+def _sqlite_sql(table: Table, update: tuple[str, ...]) -> str:
+    """The upsert as SQLite SQL with named parameters, for the writer thread's executemany."""
+    statement = sqlite_insert(table)
+    if update:
+        statement = statement.on_conflict_do_update(
+            index_elements=list(table.primary_key.columns),
+            set_={name: statement.excluded[name] for name in update},
+        )
+    else:
+        statement = statement.on_conflict_do_nothing()
+    dialect = sqlite_dialect(paramstyle="named")
+    return str(statement.compile(dialect=dialect, column_keys=[c.name for c in table.columns]))
+
+
+def _raw(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows as sqlite3 takes them: JSON columns as text, as SQLAlchemy's JSON type writes them."""
+    if rows and "metadata" in rows[0]:
+        return [{**row, "metadata": json.dumps(row["metadata"])} for row in rows]
+    return rows
+
+
+def _scope(config: RunnableConfig | None) -> Scope | None:
+    """The one thread a listing reads, if it is limited to one."""
+    if config is None:
+        return None
+    configurable = config["configurable"]
+    return Scope(str(configurable["thread_id"]), configurable.get("checkpoint_ns"))
 
 
 def _thread(config: RunnableConfig) -> tuple[str, str]:

@@ -5,7 +5,7 @@ They live on `wave_tui.db.models.Base.metadata`, so Alembic migrates them with t
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, LargeBinary, Table, Text
+from sqlalchemy import Column, Index, Integer, LargeBinary, Table, Text
 
 from wave_tui.db.models import Base
 from wave_tui.db.types import JSONDocument
@@ -28,7 +28,8 @@ graph_checkpoints = Table(
 )
 
 # Each channel value is stored once per version: a checkpoint that did not change a channel
-# points at the blob an earlier checkpoint wrote.
+# points at the blob an earlier checkpoint wrote. A list that grew is stored as a delta (see
+# deltas.py): the items it gained, the version it extends, and the full copy its chain starts at.
 graph_blobs = Table(
     "wave_graph_blobs",
     Base.metadata,
@@ -39,6 +40,12 @@ graph_blobs = Table(
     # "empty" (and no blob) marks a channel that has a version but no value.
     Column("type", Text, nullable=False),
     Column("blob", LargeBinary, nullable=True),
+    # A delta's base: the version whose value this one's items extend. NULL for a full copy.
+    Column("base_version", Text, nullable=True),
+    # The full copy a list's chain starts at (a full list copy names itself); NULL otherwise.
+    Column("anchor_version", Text, nullable=True),
+    # Reading a delta fetches its whole chain in one query by this index.
+    Index("ix_wave_graph_blobs_chain", "thread_id", "checkpoint_ns", "channel", "anchor_version"),
 )
 
 # The writes of tasks of the step after a checkpoint: what resuming from it must replay.
