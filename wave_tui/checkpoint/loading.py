@@ -131,13 +131,18 @@ class TupleLoader:
     def build(self, fetched: Fetched) -> Iterator[CheckpointTuple]:
         """The tuples, in the order of the rows, decoded one at a time."""
         values = _Values(self.serde, fetched.blobs)
+        decoded, decode = values.decoded, values.get
         loads = self.serde.loads_typed
         for row in fetched.rows:
             checkpoint = self._checkpoint(row)
             thread_id, checkpoint_ns = row.thread_id, row.checkpoint_ns
             channel_values = {}
             for channel, version in checkpoint["channel_versions"].items():
-                value = values.get((thread_id, checkpoint_ns, channel, str(version)))
+                blob_key = (thread_id, checkpoint_ns, channel, str(version))
+                # Most checkpoints hold values an earlier one already decoded.
+                value = decoded.get(blob_key, _UNSEEN)
+                if value is _UNSEEN:
+                    value = decode(blob_key)
                 if value is not _MISSING:
                     channel_values[channel] = value
             checkpoint["channel_values"] = channel_values
@@ -160,6 +165,7 @@ class TupleLoader:
 
 
 _MISSING = object()
+_UNSEEN = object()
 
 
 class _Values:
