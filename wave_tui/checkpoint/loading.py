@@ -14,7 +14,7 @@ from typing import Any, cast
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointMetadata, CheckpointTuple, PendingWrite
 from langgraph.checkpoint.serde.base import SerializerProtocol
-from sqlalchemy import Row, Select, select, tuple_
+from sqlalchemy import Row, Select, Text, and_, column, select, values
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wave_tui.checkpoint.tables import graph_blobs, graph_writes
@@ -90,9 +90,18 @@ class TupleLoader:
             await self._add_blobs(fetched, session, _chain_in(chunk))
         row_keys = [(row.thread_id, row.checkpoint_ns, row.checkpoint_id) for row in rows]
         writes = graph_writes.c
-        columns = tuple_(writes.thread_id, writes.checkpoint_ns, writes.checkpoint_id)
         for chunk in self._chunks(row_keys):
-            await self._add_writes(fetched, session, _writes_query().where(columns.in_(chunk)))
+            wanted = _keys(chunk)
+            query = _writes_query().join_from(
+                wanted,
+                graph_writes,
+                and_(
+                    writes.thread_id == wanted.c.k0,
+                    writes.checkpoint_ns == wanted.c.k1,
+                    writes.checkpoint_id == wanted.c.k2,
+                ),
+            )
+            await self._add_writes(fetched, session, query)
         return fetched
 
     async def _whole_thread(self, session: AsyncSession, fetched: Fetched, scope: Scope) -> None:
@@ -222,17 +231,40 @@ def _blobs_query() -> Select[Any]:
     )
 
 
+def _keys(rows: list[tuple[str, ...]]) -> Any:
+    """The keys as a VALUES list to join on. A row-value IN list of more than one key makes
+    SQLite scan the whole table; a join looks each key up in the index."""
+    names = ("k0", "k1", "k2", "k3")[: len(rows[0])]
+    return values(*(column(name, Text) for name in names), name="keys").data(rows).cte("keys")
+
+
 def _blob_key_in(keys: list[BlobKey]) -> Select[Any]:
-    table = graph_blobs.c
-    columns = tuple_(table.thread_id, table.checkpoint_ns, table.channel, table.version)
-    return _blobs_query().where(columns.in_(keys))
+    table, wanted = graph_blobs.c, _keys(list(keys))
+    return _blobs_query().join_from(
+        wanted,
+        graph_blobs,
+        and_(
+            table.thread_id == wanted.c.k0,
+            table.checkpoint_ns == wanted.c.k1,
+            table.channel == wanted.c.k2,
+            table.version == wanted.c.k3,
+        ),
+    )
 
 
 def _chain_in(anchors: list[BlobKey]) -> Select[Any]:
     """Every row of the chains that start at these (thread, ns, channel, anchor) full copies."""
-    table = graph_blobs.c
-    columns = tuple_(table.thread_id, table.checkpoint_ns, table.channel, table.anchor_version)
-    return _blobs_query().where(columns.in_(anchors))
+    table, wanted = graph_blobs.c, _keys(list(anchors))
+    return _blobs_query().join_from(
+        wanted,
+        graph_blobs,
+        and_(
+            table.thread_id == wanted.c.k0,
+            table.checkpoint_ns == wanted.c.k1,
+            table.channel == wanted.c.k2,
+            table.anchor_version == wanted.c.k3,
+        ),
+    )
 
 
 def _writes_query() -> Select[Any]:
