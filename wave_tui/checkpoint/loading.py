@@ -2,20 +2,21 @@
 
 Loading is split in two: `fetch` runs the queries (a fixed number, whatever the number of
 checkpoints) inside one short read transaction, `build` decodes outside it, so a long listing
-never keeps a transaction open while its caller works through the tuples.
+never keeps a transaction open while its caller works through the tuples. `fetch` is plain
+synchronous code over an `execute` function: the saver runs it in one hop on a thread of its
+own for SQLite (reader.py), or under `AsyncSession.run_sync` for PostgreSQL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointMetadata, CheckpointTuple, PendingWrite
 from langgraph.checkpoint.serde.base import SerializerProtocol
-from sqlalchemy import Row, Select, Text, and_, column, select, values
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select, select
 
 from wave_tui.checkpoint.tables import graph_blobs, graph_writes
 
@@ -23,6 +24,8 @@ from wave_tui.checkpoint.tables import graph_blobs, graph_writes
 RowKey = tuple[str, str, str]
 # (thread_id, checkpoint_ns, channel, version)
 BlobKey = tuple[str, str, str, str]
+# Runs a query, returns its rows (with attribute access by column name).
+Execute = Callable[[Select[Any]], Sequence[Any]]
 # Listings of one thread longer than this read the thread's blobs and writes in one query each
 # instead of naming every key.
 WHOLE_THREAD_AT = 64
@@ -44,9 +47,9 @@ class Scope:
 class Fetched:
     """The raw rows a set of checkpoints needs, not yet decoded."""
 
-    rows: Sequence[Row[Any]]
-    blobs: dict[BlobKey, Row[Any]] = field(default_factory=dict)
-    writes: dict[RowKey, list[Row[Any]]] = field(default_factory=dict)
+    rows: Sequence[Any]
+    blobs: dict[BlobKey, Any] = field(default_factory=dict)
+    writes: dict[RowKey, list[Any]] = field(default_factory=dict)
 
 
 class TupleLoader:
@@ -57,17 +60,12 @@ class TupleLoader:
         self.serde = serde
         self.chunk = chunk
 
-    async def load(self, session: AsyncSession, rows: Sequence[Row[Any]]) -> list[CheckpointTuple]:
-        return list(self.build(await self.fetch(session, rows)))
-
-    async def fetch(
-        self, session: AsyncSession, rows: Sequence[Row[Any]], scope: Scope | None = None
-    ) -> Fetched:
+    def fetch(self, execute: Execute, rows: Sequence[Any], scope: Scope | None = None) -> Fetched:
         fetched = Fetched(rows)
         if not rows:
             return fetched
         if scope is not None and len(rows) > WHOLE_THREAD_AT:
-            await self._whole_thread(session, fetched, scope)
+            self._whole_thread(execute, fetched, scope)
             return fetched
         keys = sorted(
             {
@@ -76,35 +74,47 @@ class TupleLoader:
                 for channel, version in self._checkpoint(row)["channel_versions"].items()
             }
         )
-        for chunk in self._chunks(keys):
-            await self._add_blobs(fetched, session, _blob_key_in(chunk))
-        blobs = fetched.blobs
+        blobs, writes = graph_blobs.c, graph_writes.c
+        self._keyed(fetched, execute, keys, blobs.version)
         anchors = sorted(
             {
                 (*key[:3], row.anchor_version)
-                for key, row in blobs.items()
-                if row.base_version is not None and (*key[:3], row.base_version) not in blobs
+                for key, row in fetched.blobs.items()
+                if row.base_version is not None
+                and (*key[:3], row.base_version) not in fetched.blobs
             }
         )
-        for chunk in self._chunks(anchors):
-            await self._add_blobs(fetched, session, _chain_in(chunk))
-        row_keys = [(row.thread_id, row.checkpoint_ns, row.checkpoint_id) for row in rows]
-        writes = graph_writes.c
-        for chunk in self._chunks(row_keys):
-            wanted = _keys(chunk)
-            query = _writes_query().join_from(
-                wanted,
-                graph_writes,
-                and_(
-                    writes.thread_id == wanted.c.k0,
-                    writes.checkpoint_ns == wanted.c.k1,
-                    writes.checkpoint_id == wanted.c.k2,
-                ),
-            )
-            await self._add_writes(fetched, session, query)
+        self._keyed(fetched, execute, anchors, blobs.anchor_version)
+        for (thread_id, checkpoint_ns), ids in _by_thread(
+            [(row.thread_id, row.checkpoint_ns, row.checkpoint_id) for row in rows]
+        ).items():
+            for chunk in self._chunks(sorted({key[0] for key in ids})):
+                query = _writes_query().where(
+                    writes.thread_id == thread_id,
+                    writes.checkpoint_ns == checkpoint_ns,
+                    writes.checkpoint_id.in_(chunk),
+                )
+                self._add_writes(fetched, execute, query)
         return fetched
 
-    async def _whole_thread(self, session: AsyncSession, fetched: Fetched, scope: Scope) -> None:
+    def _keyed(self, fetched: Fetched, execute: Execute, keys: list[BlobKey], last: Any) -> None:
+        """The blobs whose (thread, ns, channel, `last`) are among `keys`: per thread and
+        namespace, channels IN (...) and `last` IN (...), which both databases answer from an
+        index (a row-value IN list of several keys makes SQLite scan the table). The cross
+        product may bring a few rows more than asked; they are harmless."""
+        blobs = graph_blobs.c
+        for (thread_id, checkpoint_ns), rest in _by_thread(keys).items():
+            channels = sorted({key[0] for key in rest})
+            for chunk in self._chunks(sorted({key[1] for key in rest})):
+                query = _blobs_query().where(
+                    blobs.thread_id == thread_id,
+                    blobs.checkpoint_ns == checkpoint_ns,
+                    blobs.channel.in_(channels),
+                    last.in_(chunk),
+                )
+                self._add_blobs(fetched, execute, query)
+
+    def _whole_thread(self, execute: Execute, fetched: Fetched, scope: Scope) -> None:
         blobs, writes = graph_blobs.c, graph_writes.c
         blob_query = _blobs_query().where(blobs.thread_id == scope.thread_id)
         ids = [row.checkpoint_id for row in fetched.rows]
@@ -116,17 +126,15 @@ class TupleLoader:
         if scope.checkpoint_ns is not None:
             blob_query = blob_query.where(blobs.checkpoint_ns == scope.checkpoint_ns)
             write_query = write_query.where(writes.checkpoint_ns == scope.checkpoint_ns)
-        await self._add_blobs(fetched, session, blob_query)
-        await self._add_writes(fetched, session, write_query)
+        self._add_blobs(fetched, execute, blob_query)
+        self._add_writes(fetched, execute, write_query)
 
-    async def _add_blobs(self, fetched: Fetched, session: AsyncSession, query: Select[Any]) -> None:
-        for row in await session.execute(query):
+    def _add_blobs(self, fetched: Fetched, execute: Execute, query: Select[Any]) -> None:
+        for row in execute(query):
             fetched.blobs[(row.thread_id, row.checkpoint_ns, row.channel, row.version)] = row
 
-    async def _add_writes(
-        self, fetched: Fetched, session: AsyncSession, query: Select[Any]
-    ) -> None:
-        for row in await session.execute(query):
+    def _add_writes(self, fetched: Fetched, execute: Execute, query: Select[Any]) -> None:
+        for row in execute(query):
             key = (row.thread_id, row.checkpoint_ns, row.checkpoint_id)
             fetched.writes.setdefault(key, []).append(row)
 
@@ -134,7 +142,7 @@ class TupleLoader:
         for start in range(0, len(keys), self.chunk):
             yield keys[start : start + self.chunk]
 
-    def _checkpoint(self, row: Row[Any]) -> dict[str, Any]:
+    def _checkpoint(self, row: Any) -> dict[str, Any]:
         return cast(dict[str, Any], self.serde.loads_typed((row.type, row.checkpoint)))
 
     def build(self, fetched: Fetched) -> Iterator[CheckpointTuple]:
@@ -181,7 +189,7 @@ class _Values:
     """Decodes blob rows on demand, once each. A delta is its base's value plus its own items;
     items are decoded once and shared by the lists of every version that holds them."""
 
-    def __init__(self, serde: SerializerProtocol, rows: dict[BlobKey, Row[Any]]) -> None:
+    def __init__(self, serde: SerializerProtocol, rows: dict[BlobKey, Any]) -> None:
         self.serde = serde
         self.rows = rows
         self.decoded: dict[BlobKey, Any] = {}
@@ -231,40 +239,12 @@ def _blobs_query() -> Select[Any]:
     )
 
 
-def _keys(rows: list[tuple[str, ...]]) -> Any:
-    """The keys as a VALUES list to join on. A row-value IN list of more than one key makes
-    SQLite scan the whole table; a join looks each key up in the index."""
-    names = ("k0", "k1", "k2", "k3")[: len(rows[0])]
-    return values(*(column(name, Text) for name in names), name="keys").data(rows).cte("keys")
-
-
-def _blob_key_in(keys: list[BlobKey]) -> Select[Any]:
-    table, wanted = graph_blobs.c, _keys(list(keys))
-    return _blobs_query().join_from(
-        wanted,
-        graph_blobs,
-        and_(
-            table.thread_id == wanted.c.k0,
-            table.checkpoint_ns == wanted.c.k1,
-            table.channel == wanted.c.k2,
-            table.version == wanted.c.k3,
-        ),
-    )
-
-
-def _chain_in(anchors: list[BlobKey]) -> Select[Any]:
-    """Every row of the chains that start at these (thread, ns, channel, anchor) full copies."""
-    table, wanted = graph_blobs.c, _keys(list(anchors))
-    return _blobs_query().join_from(
-        wanted,
-        graph_blobs,
-        and_(
-            table.thread_id == wanted.c.k0,
-            table.checkpoint_ns == wanted.c.k1,
-            table.channel == wanted.c.k2,
-            table.anchor_version == wanted.c.k3,
-        ),
-    )
+def _by_thread(keys: Sequence[tuple[str, ...]]) -> dict[tuple[str, str], list[tuple[str, ...]]]:
+    """Keys grouped by their (thread_id, checkpoint_ns), the rest of each key in the group."""
+    groups: dict[tuple[str, str], list[tuple[str, ...]]] = {}
+    for key in keys:
+        groups.setdefault((key[0], key[1]), []).append(tuple(key[2:]))
+    return groups
 
 
 def _writes_query() -> Select[Any]:

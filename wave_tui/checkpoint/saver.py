@@ -15,9 +15,9 @@ from __future__ import annotations
 import functools
 import json
 import random
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
@@ -30,7 +30,7 @@ from langgraph.checkpoint.base import (
     get_serializable_checkpoint_metadata,
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
-from sqlalchemy import Row, Select, Table, delete, literal, select, tuple_, type_coerce
+from sqlalchemy import Select, Table, delete, literal, select, tuple_, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
@@ -38,14 +38,23 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL
 
 from wave_tui.checkpoint.deltas import BlobPlan, DeltaEncoder
-from wave_tui.checkpoint.loading import Scope, TupleLoader, metadata_matches, needs_python_filter
+from wave_tui.checkpoint.loading import (
+    Execute,
+    Fetched,
+    Scope,
+    TupleLoader,
+    metadata_matches,
+    needs_python_filter,
+)
 from wave_tui.checkpoint.pruning import PruneReport, prune_thread
+from wave_tui.checkpoint.reader import reader_for
 from wave_tui.checkpoint.sync import SyncBridge
 from wave_tui.checkpoint.tables import graph_blobs, graph_checkpoints, graph_writes
 from wave_tui.checkpoint.writer import writer_for
 from wave_tui.db.engine import Database
 from wave_tui.errors import UserError
 
+T = TypeVar("T")
 # Row-value IN lists are split so no statement nears the drivers' bind-parameter limits.
 KEY_CHUNK = 500
 PRUNE_STRATEGIES = ("keep_latest", "delete")
@@ -61,6 +70,7 @@ class WAVECheckpointSaver(SyncBridge):
         self.database = database
         self.deltas = DeltaEncoder()
         self._writer = writer_for(database)
+        self._reader = reader_for(database)
 
     @classmethod
     @asynccontextmanager
@@ -87,12 +97,14 @@ class WAVECheckpointSaver(SyncBridge):
             query = query.where(graph_checkpoints.c.checkpoint_id == checkpoint_id)
         else:
             query = query.order_by(graph_checkpoints.c.checkpoint_id.desc()).limit(1)
-        async with self.database.session(readonly=True) as session:
-            row = (await session.execute(query)).first()
-            if row is None:
-                return None
-            fetched = await self._loader().fetch(session, [row])
-        return next(self._loader().build(fetched))
+        loader = self._loader()
+
+        def read(execute: Execute) -> Fetched | None:
+            rows = execute(query)
+            return loader.fetch(execute, rows[:1]) if rows else None
+
+        fetched = await self._read(read)
+        return None if fetched is None else next(loader.build(fetched))
 
     async def alist(
         self,
@@ -111,14 +123,16 @@ class WAVECheckpointSaver(SyncBridge):
         if limit is not None and exact:
             query = query.limit(limit)
         loader = self._loader()
-        async with self.database.session(readonly=True) as session:
-            rows: list[Row[Any]] = list((await session.execute(query)).all())
+
+        def read(execute: Execute) -> Fetched:
+            rows = execute(query)
             if filter and not exact:
                 rows = [row for row in rows if metadata_matches(row.metadata, filter)]
             if limit is not None:
                 rows = rows[:limit]
-            fetched = await loader.fetch(session, rows, _scope(config))
-        for checkpoint_tuple in loader.build(fetched):
+            return loader.fetch(execute, rows, _scope(config))
+
+        for checkpoint_tuple in loader.build(await self._read(read)):
             yield checkpoint_tuple
 
     def _search(
@@ -147,6 +161,15 @@ class WAVECheckpointSaver(SyncBridge):
         # scalars, and Python re-checks nested values, where containment is looser.
         query = query.where(type_coerce(table.c.metadata, JSONB).contains(filter))
         return query, not needs_python_filter(filter)
+
+    async def _read(self, work: Callable[[Execute], T]) -> T:
+        """`work(execute)` inside one read transaction: a single hop to a thread on SQLite."""
+        if self._reader is not None:
+            return await self._reader.read(work)
+        async with self.database.session(readonly=True) as session:
+            return await session.run_sync(
+                lambda sync: work(lambda query: sync.execute(query).all())
+            )
 
     def _loader(self) -> TupleLoader:
         return TupleLoader(self.serde, KEY_CHUNK)
