@@ -9,9 +9,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import control, recovery, safety, tui
+from bench import checkpoints, control, recovery, safety, tui
 
-SECTIONS = (safety.run, recovery.run, control.run, tui.run)
+SECTIONS = (checkpoints.run, safety.run, recovery.run, control.run, tui.run)
 OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
 
