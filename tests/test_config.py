@@ -57,6 +57,9 @@ def test_dot_env_file_is_read(tmp_path: Path) -> None:
         ("WAVE_DEFAULT_COST_LIMIT_USD", "-1", "WAVE_DEFAULT_COST_LIMIT_USD: Input should be"),
         ("POSTGRES_PORT", "99999", "POSTGRES_PORT"),
         ("CONSTITUTIONAL_BLOCK_THRESHOLD", "0.95", "must not be above"),
+        # "exit" would lose every step of a run to a crash.
+        ("WAVE_CHECKPOINT_DURABILITY", "exit", "WAVE_CHECKPOINT_DURABILITY: Input should be"),
+        ("WAVE_CHECKPOINT_KEEP_LATEST", "0", "WAVE_CHECKPOINT_KEEP_LATEST: Input should be"),
     ],
 )
 def test_invalid_values_are_one_line_naming_the_setting(

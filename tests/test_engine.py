@@ -488,3 +488,28 @@ async def test_each_step_event_carries_every_gate_verdict_and_the_story_s_progre
         2, 1, 1, 1,
     )  # fmt: skip
     assert merge["safety"] == 1.0
+
+
+@pytest.mark.parametrize("prune", [True, False])
+async def test_a_completed_story_keeps_its_recovery_points_and_the_newest_checkpoints(
+    bus: EventBus, tmp_path: Path, prune: bool
+) -> None:
+    settings = load_settings(
+        data_dir=tmp_path / "data", checkpoint_keep_latest=2, checkpoint_prune_on_complete=prune
+    )
+    session_id, _ = await _session(bus, tmp_path, write_story(tmp_path / "story.yaml"))
+    runner, _ = _runner(bus, session_id, _first_time_right(tmp_path), settings)
+    assert await runner.start() is SessionStatus.COMPLETED
+
+    async with bus.database.session(readonly=True) as db:
+        (execution,) = await StoryExecutionRepository(db).list_by_session(session_id)
+        points = await CheckpointRepository(db).list_by_story(session_id, "S-1")
+    saver = WAVECheckpointSaver(bus.database, serde=checkpoint_serializer())
+    thread = {"configurable": {"thread_id": str(execution.id)}}
+    kept = [item.checkpoint["id"] async for item in saver.alist(thread)]  # type: ignore[arg-type]
+    protected = {p.graph_checkpoint_id for p in points if p.graph_checkpoint_id}
+    assert protected <= set(kept)
+    if prune:
+        assert set(kept) == protected | set(kept[:2])
+    else:
+        assert len(kept) > len(protected | set(kept[:2]))

@@ -91,8 +91,17 @@ class Settings(BaseSettings):
     anthropic_base_url: str | None = Field(
         default=None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL", "WAVE_ANTHROPIC_BASE_URL")
     )
-    checkpoint_durability: Literal["sync", "async", "exit"] = Field(
+    # "exit" (write only when the run ends) is refused: a crash would lose every step of it.
+    checkpoint_durability: Literal["sync", "async"] = Field(
         default="sync", validation_alias=_env("CHECKPOINT_DURABILITY")
+    )
+    # Retention: graph checkpoints kept per thread besides the recovery points (WaveCheckpoint
+    # rows), and whether a completed story is pruned to that at once.
+    checkpoint_keep_latest: int = Field(
+        default=20, ge=1, validation_alias=_env("CHECKPOINT_KEEP_LATEST")
+    )
+    checkpoint_prune_on_complete: bool = Field(
+        default=True, validation_alias=_env("CHECKPOINT_PRUNE_ON_COMPLETE")
     )
     model: str = Field(
         default="claude-sonnet-4-6",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from wave_tui.domain.enums import (
     StoryStatus,
 )
 from wave_tui.domain.gates import Gate
-from wave_tui.domain.state import BudgetState, SafetyState, WAVEState
+from wave_tui.domain.state import BudgetState, Phase, SafetyState, WAVEState
 from wave_tui.domain.story import Story
 from wave_tui.engine.control import (
     KILLABLE,
@@ -59,10 +60,12 @@ from wave_tui.errors import (
 from wave_tui.llm import LLMProvider
 from wave_tui.recovery import threads
 from wave_tui.recovery.leases import new_owner
+from wave_tui.recovery.retention import prune_story
 from wave_tui.safety import SafetyGuard, Thresholds
 from wave_tui.safety.rule_guard import RuleGuard
 from wave_tui.workspace import WorkspaceTools, Worktree
 
+log = logging.getLogger(__name__)
 _DONE = {StoryStatus.COMPLETE, StoryStatus.FAILED, StoryStatus.CANCELLED}
 
 
@@ -474,6 +477,27 @@ class SessionRunner:
         final = WAVEState.model_validate(snapshot.values)
         await self.outcomes.conclude(
             execution, final, worktree, steps, snapshot.config["configurable"]["checkpoint_id"]
+        )
+        if final.phase is Phase.COMPLETE and self.settings.checkpoint_prune_on_complete:
+            await self._prune(execution)
+
+    async def _prune(self, execution: WaveStoryExecution) -> None:
+        """The retention policy for a story just completed; it never fails the story."""
+        try:
+            report = await prune_story(
+                self.database,
+                self.session_id,
+                execution.story_id,
+                keep_latest=self.settings.checkpoint_keep_latest,
+            )
+        except Exception as problem:  # the story is complete whatever happens here
+            log.warning("Checkpoint prune failed | story=%s | %s", execution.story_id, problem)
+            return
+        log.info(
+            "Checkpoints pruned | story=%s | removed=%d | kept=%d",
+            execution.story_id,
+            report.checkpoints,
+            report.kept,
         )
 
     async def _stream(
