@@ -312,7 +312,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     backup.set_defaults(command=cmd_backup)
     _run_parsers(commands, common)
-    from wave_tui import cli_control, cli_escalations, cli_recovery, cli_resume, cli_safety
+    from wave_tui import (
+        cli_control,
+        cli_escalations,
+        cli_maintenance,
+        cli_recovery,
+        cli_resume,
+        cli_safety,
+    )
 
     cli_safety.add_parsers(commands)
     cli_escalations.add_parsers(commands, common)
@@ -320,6 +327,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_control.add_parsers(commands, common)
     cli_resume.add_parsers(commands, common)
     cli_console.add_parsers(commands, common)
+    cli_maintenance.add_parsers(commands, common)
     return parser
 
 
