@@ -4,6 +4,7 @@ the escalation queue, the spend sparkline; on real rows and events (SQLite and P
 from __future__ import annotations
 
 import asyncio
+import shutil
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -214,6 +215,13 @@ def test_a_story_that_ended_unfinished_shows_failed_at_its_current_gate(
     assert gate_strip(status, Gate.GATE_3, passed) == (P, P, P, F, N, N, N, N)
     # Without verdicts (rows only), the gates before the current one were passed to reach it.
     assert gate_strip(status, Gate.GATE_2, {}) == (P, P, F, N, N, N, N, N)
+
+
+@pytest.mark.parametrize("status", [StoryStatus.FAILED, StoryStatus.CANCELLED])
+def test_a_story_that_ended_before_its_first_step_shows_failed_at_gate_0(
+    status: StoryStatus,
+) -> None:
+    assert gate_strip(status, None, {}) == (F, N, N, N, N, N, N, N)
 
 
 def test_a_running_story_shows_the_gate_it_stands_at_as_current() -> None:
@@ -499,6 +507,23 @@ async def test_a_real_run_leaves_every_gate_passed_on_the_board_and_in_the_story
     assert details.checkpoints[-1].checkpoint_type is CheckpointType.STORY_START
     ids = [point.checkpoint_id for point in details.checkpoints]
     assert ids == sorted(ids, reverse=True)
+
+
+async def test_a_story_that_fails_before_its_first_step_shows_failed_at_gate_0(
+    database: Database, tmp_path: Path, settings: Settings
+) -> None:
+    bus = EventBus(database)
+    session_id = await new_session(bus, tmp_path)
+    shutil.rmtree(tmp_path / "project" / ".git")  # no repository: no worktree for the story
+    provider = ReplayProvider(ReplayScript.load(first_time_right(tmp_path)))
+    runner = SessionRunner(bus, session_id, provider=provider, settings=settings)
+
+    assert await runner.start() is SessionStatus.FAILED
+
+    story = (await Board.load(database, session_id)).stories["S-1"]
+    assert story.status is StoryStatus.FAILED
+    assert story.error
+    assert story.gates == (F, N, N, N, N, N, N, N)
 
 
 # -- the detail pane ----------------------------------------------------------------------------

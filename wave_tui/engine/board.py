@@ -378,9 +378,12 @@ def gate_strip(
     status: StoryStatus, current: Gate | None, verdicts: Mapping[str, bool]
 ) -> tuple[str, ...]:
     """Eight cells: a gate's newest verdict, else `current` for the gate the story stands at
-    (`failed` there when the story ended without passing it), else not reached."""
+    (`failed` there when the story ended without passing it), else not reached. A story that
+    ended before its first step (no worktree, killed while pending) failed at gate 0."""
     if status is StoryStatus.COMPLETE:
         return (PASSED,) * len(Gate)
+    if current is None and not verdicts and status in (StoryStatus.FAILED, StoryStatus.CANCELLED):
+        current = Gate.GATE_0
     cells = []
     for gate in Gate:
         verdict = verdicts.get(gate.value)
