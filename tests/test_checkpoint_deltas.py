@@ -16,7 +16,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from sqlalchemy import delete, event, func, select
 
-from wave_tui.checkpoint import WAVECheckpointSaver
+from wave_tui.checkpoint import WAVECheckpointSaver, reader
 from wave_tui.checkpoint.deltas import FULL_COPY_EVERY
 from wave_tui.checkpoint.loading import BrokenChain
 from wave_tui.checkpoint.tables import graph_blobs, graph_checkpoints
@@ -134,6 +134,13 @@ async def test_a_growing_history_is_stored_as_deltas_and_reads_back_like_the_mem
     latest = await ours.aget_tuple(_config("t"))
     assert latest is not None
     assert len(latest.checkpoint["channel_values"]["messages"]) == passes * NODES
+    # Read one by one, each checkpoint's chain is decoded from its joined items: same values.
+    for item, (values, _) in zip(
+        [item async for item in ours.alist(_config("t"))], got, strict=True
+    ):
+        alone = await ours.aget_tuple(item.config)
+        assert alone is not None
+        assert alone.checkpoint["channel_values"] == values
 
 
 async def test_delta_storage_is_a_fraction_of_whole_copies(database: Database) -> None:
@@ -153,21 +160,26 @@ async def test_delta_storage_is_a_fraction_of_whole_copies(database: Database) -
 
 
 async def test_listing_a_thread_takes_the_same_number_of_queries_whatever_its_length(
-    database: Database,
+    database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     saver = WAVECheckpointSaver(database)
     await _run(saver, "short", 15)
     await _run(saver, "long", 60)
 
     async def queries(thread_id: str) -> tuple[int, int]:
-        with _counting(database) as count:
+        with _counting(database, monkeypatch) as count:
             listed = [item async for item in saver.alist(_config(thread_id))]
         return count[0], len(listed)
 
     short_queries, short_length = await queries("short")
     long_queries, long_length = await queries("long")
     assert long_length > 3 * short_length
-    assert long_queries == short_queries <= 4
+    assert 3 <= long_queries == short_queries <= 4
+
+    # The newest checkpoint: itself, its blobs, its chains, its writes.
+    with _counting(database, monkeypatch) as count:
+        assert await saver.aget_tuple(_config("long")) is not None
+    assert count[0] == 4
 
 
 async def test_an_item_mutated_in_place_is_stored_whole_not_as_a_stale_prefix(
@@ -306,15 +318,25 @@ async def test_a_reader_in_an_open_transaction_does_not_block_a_write(
 
 
 @contextmanager
-def _counting(database: Database) -> Iterator[list[int]]:
+def _counting(database: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """Counts the statements the saver runs: through SQLAlchemy's engine, and on SQLite through
+    the reader's own connections."""
     count = [0]
 
     def on_execute(*_args: Any) -> None:
         count[0] += 1
 
+    run = reader._execute
+
+    def counted(*args: Any) -> Any:
+        on_execute()
+        return run(*args)
+
+    monkeypatch.setattr(reader, "_execute", counted)
     engine = database.engine.sync_engine
     event.listen(engine, "before_cursor_execute", on_execute)
     try:
         yield count
     finally:
         event.remove(engine, "before_cursor_execute", on_execute)
+        monkeypatch.setattr(reader, "_execute", run)

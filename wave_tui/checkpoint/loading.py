@@ -9,23 +9,26 @@ own for SQLite (reader.py), or under `AsyncSession.run_sync` for PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointMetadata, CheckpointTuple, PendingWrite
 from langgraph.checkpoint.serde.base import SerializerProtocol
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.sql.elements import ColumnElement
 
+from wave_tui.checkpoint.deltas import MSGPACK, array_header, make_array
 from wave_tui.checkpoint.tables import graph_blobs, graph_writes
 
 # (thread_id, checkpoint_ns, checkpoint_id)
 RowKey = tuple[str, str, str]
 # (thread_id, checkpoint_ns, channel, version)
 BlobKey = tuple[str, str, str, str]
-# Runs a query, returns its rows (with attribute access by column name).
-Execute = Callable[[Select[Any]], Sequence[Any]]
+# Runs a statement with its named parameters, returns its rows (attribute access by column name).
+# The statements below are constants: the SQLite reader compiles each once.
+Execute = Callable[[Select[Any], Mapping[str, Any]], Sequence[Any]]
 # Listings of one thread longer than this read the thread's blobs and writes in one query each
 # instead of naming every key.
 WHOLE_THREAD_AT = 64
@@ -74,8 +77,7 @@ class TupleLoader:
                 for channel, version in self._checkpoint(row)["channel_versions"].items()
             }
         )
-        blobs, writes = graph_blobs.c, graph_writes.c
-        self._keyed(fetched, execute, keys, blobs.version)
+        self._keyed(fetched, execute, keys, BLOBS_BY_VERSION)
         anchors = sorted(
             {
                 (*key[:3], row.anchor_version)
@@ -84,57 +86,50 @@ class TupleLoader:
                 and (*key[:3], row.base_version) not in fetched.blobs
             }
         )
-        self._keyed(fetched, execute, anchors, blobs.anchor_version)
+        self._keyed(fetched, execute, anchors, BLOBS_BY_ANCHOR)
         for (thread_id, checkpoint_ns), ids in _by_thread(
             [(row.thread_id, row.checkpoint_ns, row.checkpoint_id) for row in rows]
         ).items():
             for chunk in self._chunks(sorted({key[0] for key in ids})):
-                query = _writes_query().where(
-                    writes.thread_id == thread_id,
-                    writes.checkpoint_ns == checkpoint_ns,
-                    writes.checkpoint_id.in_(chunk),
-                )
-                self._add_writes(fetched, execute, query)
+                params = {"thread_id": thread_id, "checkpoint_ns": checkpoint_ns, "ids": chunk}
+                self._add_writes(fetched, execute(WRITES_BY_ID, params))
         return fetched
 
-    def _keyed(self, fetched: Fetched, execute: Execute, keys: list[BlobKey], last: Any) -> None:
-        """The blobs whose (thread, ns, channel, `last`) are among `keys`: per thread and
-        namespace, channels IN (...) and `last` IN (...), which both databases answer from an
-        index (a row-value IN list of several keys makes SQLite scan the table). The cross
+    def _keyed(
+        self, fetched: Fetched, execute: Execute, keys: list[BlobKey], query: Select[Any]
+    ) -> None:
+        """The blobs whose (thread, ns, channel, version or anchor) are among `keys`: per thread
+        and namespace, channels IN (...) and versions IN (...), which both databases answer from
+        an index (a row-value IN list of several keys makes SQLite scan the table). The cross
         product may bring a few rows more than asked; they are harmless."""
-        blobs = graph_blobs.c
         for (thread_id, checkpoint_ns), rest in _by_thread(keys).items():
             channels = sorted({key[0] for key in rest})
             for chunk in self._chunks(sorted({key[1] for key in rest})):
-                query = _blobs_query().where(
-                    blobs.thread_id == thread_id,
-                    blobs.checkpoint_ns == checkpoint_ns,
-                    blobs.channel.in_(channels),
-                    last.in_(chunk),
-                )
-                self._add_blobs(fetched, execute, query)
+                params = {
+                    "thread_id": thread_id,
+                    "checkpoint_ns": checkpoint_ns,
+                    "channels": channels,
+                    "versions": chunk,
+                }
+                self._add_blobs(fetched, execute(query, params))
 
     def _whole_thread(self, execute: Execute, fetched: Fetched, scope: Scope) -> None:
-        blobs, writes = graph_blobs.c, graph_writes.c
-        blob_query = _blobs_query().where(blobs.thread_id == scope.thread_id)
         ids = [row.checkpoint_id for row in fetched.rows]
-        write_query = _writes_query().where(
-            writes.thread_id == scope.thread_id,
-            writes.checkpoint_id >= min(ids),
-            writes.checkpoint_id <= max(ids),
-        )
-        if scope.checkpoint_ns is not None:
-            blob_query = blob_query.where(blobs.checkpoint_ns == scope.checkpoint_ns)
-            write_query = write_query.where(writes.checkpoint_ns == scope.checkpoint_ns)
-        self._add_blobs(fetched, execute, blob_query)
-        self._add_writes(fetched, execute, write_query)
+        params = {"thread_id": scope.thread_id, "first": min(ids), "last": max(ids)}
+        if scope.checkpoint_ns is None:
+            blobs, writes = BLOBS_OF_THREAD, WRITES_OF_THREAD
+        else:
+            blobs, writes = BLOBS_OF_NAMESPACE, WRITES_OF_NAMESPACE
+            params["checkpoint_ns"] = scope.checkpoint_ns
+        self._add_blobs(fetched, execute(blobs, params))
+        self._add_writes(fetched, execute(writes, params))
 
-    def _add_blobs(self, fetched: Fetched, execute: Execute, query: Select[Any]) -> None:
-        for row in execute(query):
+    def _add_blobs(self, fetched: Fetched, rows: Sequence[Any]) -> None:
+        for row in rows:
             fetched.blobs[(row.thread_id, row.checkpoint_ns, row.channel, row.version)] = row
 
-    def _add_writes(self, fetched: Fetched, execute: Execute, query: Select[Any]) -> None:
-        for row in execute(query):
+    def _add_writes(self, fetched: Fetched, rows: Sequence[Any]) -> None:
+        for row in rows:
             key = (row.thread_id, row.checkpoint_ns, row.checkpoint_id)
             fetched.writes.setdefault(key, []).append(row)
 
@@ -147,7 +142,8 @@ class TupleLoader:
 
     def build(self, fetched: Fetched) -> Iterator[CheckpointTuple]:
         """The tuples, in the order of the rows, decoded one at a time."""
-        values = _Values(self.serde, fetched.blobs)
+        # One tuple needs only its own versions: each chain is decoded from its joined items.
+        values = _Values(self.serde, fetched.blobs, every_link=len(fetched.rows) > 1)
         decoded, decode = values.decoded, values.get
         loads = self.serde.loads_typed
         for row in fetched.rows:
@@ -186,12 +182,18 @@ _UNSEEN = object()
 
 
 class _Values:
-    """Decodes blob rows on demand, once each. A delta is its base's value plus its own items;
-    items are decoded once and shared by the lists of every version that holds them."""
+    """Decodes blob rows on demand, once each. A delta is its base's value plus its own items.
 
-    def __init__(self, serde: SerializerProtocol, rows: dict[BlobKey, Any]) -> None:
+    With `every_link` (a listing, which will ask for the older versions too) every version on a
+    chain is decoded, its items once and shared by the lists of every version that holds them.
+    Without, a chain's item bytes are joined behind one array header and decoded in one call."""
+
+    def __init__(
+        self, serde: SerializerProtocol, rows: dict[BlobKey, Any], *, every_link: bool = True
+    ) -> None:
         self.serde = serde
         self.rows = rows
+        self.every_link = every_link
         self.decoded: dict[BlobKey, Any] = {}
 
     def get(self, key: BlobKey) -> Any:
@@ -216,6 +218,9 @@ class _Values:
                     f"{base}, which is missing"
                 )
             chain.append(base_key)
+        if not self.every_link and (joined := self._joined(chain)) is not None:
+            self.decoded[key] = joined
+            return joined
         for link in reversed(chain):
             link_row = self.rows[link]
             value = self.serde.loads_typed((link_row.type, link_row.blob))
@@ -224,8 +229,23 @@ class _Values:
             self.decoded[link] = value
         return self.decoded[key]
 
+    def _joined(self, chain: list[BlobKey]) -> Any:
+        """The newest version of `chain` (newest first, a full copy last) decoded from its links'
+        items joined, or None when the chain does not start at a full copy of msgpack lists."""
+        rows = [self.rows[link] for link in reversed(chain)]
+        if len(rows) < 2 or rows[0].base_version is not None:
+            return None
+        count, items = 0, []
+        for row in rows:
+            header = array_header(row.blob) if row.type == MSGPACK else None
+            if header is None:
+                return None
+            count += header[0]
+            items.append(memoryview(row.blob)[header[1] :])
+        return self.serde.loads_typed((MSGPACK, make_array(count, b"".join(items))))
 
-def _blobs_query() -> Select[Any]:
+
+def _blobs_query(*where: ColumnElement[bool]) -> Select[Any]:
     table = graph_blobs.c
     return select(
         table.thread_id,
@@ -236,7 +256,57 @@ def _blobs_query() -> Select[Any]:
         table.blob,
         table.base_version,
         table.anchor_version,
+    ).where(*where)
+
+
+def _writes_query(*where: ColumnElement[bool]) -> Select[Any]:
+    table = graph_writes.c
+    # writes_sort_key order: the order live execution applied them in.
+    return (
+        select(
+            table.thread_id,
+            table.checkpoint_ns,
+            table.checkpoint_id,
+            table.task_id,
+            table.channel,
+            table.type,
+            table.blob,
+        )
+        .where(*where)
+        .order_by(table.task_path, table.task_id, table.idx)
     )
+
+
+def _each(name: str) -> Any:
+    """A parameter that takes a list: the values of an IN."""
+    return bindparam(name, expanding=True)
+
+
+_b, _w = graph_blobs.c, graph_writes.c
+_IN_THREAD = (
+    _b.thread_id == bindparam("thread_id"),
+    _b.checkpoint_ns == bindparam("checkpoint_ns"),
+)
+BLOBS_BY_VERSION = _blobs_query(
+    *_IN_THREAD, _b.channel.in_(_each("channels")), _b.version.in_(_each("versions"))
+)
+BLOBS_BY_ANCHOR = _blobs_query(
+    *_IN_THREAD, _b.channel.in_(_each("channels")), _b.anchor_version.in_(_each("versions"))
+)
+BLOBS_OF_THREAD = _blobs_query(_b.thread_id == bindparam("thread_id"))
+BLOBS_OF_NAMESPACE = _blobs_query(*_IN_THREAD)
+WRITES_BY_ID = _writes_query(
+    _w.thread_id == bindparam("thread_id"),
+    _w.checkpoint_ns == bindparam("checkpoint_ns"),
+    _w.checkpoint_id.in_(_each("ids")),
+)
+_W_RANGE = (
+    _w.thread_id == bindparam("thread_id"),
+    _w.checkpoint_id >= bindparam("first"),
+    _w.checkpoint_id <= bindparam("last"),
+)
+WRITES_OF_THREAD = _writes_query(*_W_RANGE)
+WRITES_OF_NAMESPACE = _writes_query(*_W_RANGE, _w.checkpoint_ns == bindparam("checkpoint_ns"))
 
 
 def _by_thread(keys: Sequence[tuple[str, ...]]) -> dict[tuple[str, str], list[tuple[str, ...]]]:
@@ -245,20 +315,6 @@ def _by_thread(keys: Sequence[tuple[str, ...]]) -> dict[tuple[str, str], list[tu
     for key in keys:
         groups.setdefault((key[0], key[1]), []).append(tuple(key[2:]))
     return groups
-
-
-def _writes_query() -> Select[Any]:
-    table = graph_writes.c
-    # writes_sort_key order: the order live execution applied them in.
-    return select(
-        table.thread_id,
-        table.checkpoint_ns,
-        table.checkpoint_id,
-        table.task_id,
-        table.channel,
-        table.type,
-        table.blob,
-    ).order_by(table.task_path, table.task_id, table.idx)
 
 
 def _config(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> RunnableConfig:

@@ -30,7 +30,7 @@ from langgraph.checkpoint.base import (
     get_serializable_checkpoint_metadata,
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
-from sqlalchemy import Select, Table, delete, literal, select, tuple_, type_coerce
+from sqlalchemy import Select, Table, bindparam, delete, literal, select, tuple_, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
@@ -89,18 +89,15 @@ class WAVECheckpointSaver(SyncBridge):
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         thread_id, checkpoint_ns = _thread(config)
-        query = select(graph_checkpoints).where(
-            graph_checkpoints.c.thread_id == thread_id,
-            graph_checkpoints.c.checkpoint_ns == checkpoint_ns,
-        )
+        params = {"thread_id": thread_id, "checkpoint_ns": checkpoint_ns}
         if checkpoint_id := get_checkpoint_id(config):
-            query = query.where(graph_checkpoints.c.checkpoint_id == checkpoint_id)
+            query, params["checkpoint_id"] = _CHECKPOINT, checkpoint_id
         else:
-            query = query.order_by(graph_checkpoints.c.checkpoint_id.desc()).limit(1)
+            query = _LATEST
         loader = self._loader()
 
         def read(execute: Execute) -> Fetched | None:
-            rows = execute(query)
+            rows = execute(query, params)
             return loader.fetch(execute, rows[:1]) if rows else None
 
         fetched = await self._read(read)
@@ -125,7 +122,7 @@ class WAVECheckpointSaver(SyncBridge):
         loader = self._loader()
 
         def read(execute: Execute) -> Fetched:
-            rows = execute(query)
+            rows = execute(query, {})
             if filter and not exact:
                 rows = [row for row in rows if metadata_matches(row.metadata, filter)]
             if limit is not None:
@@ -168,7 +165,7 @@ class WAVECheckpointSaver(SyncBridge):
             return await self._reader.read(work)
         async with self.database.session(readonly=True) as session:
             return await session.run_sync(
-                lambda sync: work(lambda query: sync.execute(query).all())
+                lambda sync: work(lambda query, params: sync.execute(query, params).all())
             )
 
     def _loader(self) -> TupleLoader:
@@ -393,6 +390,22 @@ class WAVECheckpointSaver(SyncBridge):
         else:
             current_v = int(current.split(".")[0])
         return f"{current_v + 1:032}.{random.random():016}"
+
+
+_IN_THREAD = (
+    graph_checkpoints.c.thread_id == bindparam("thread_id"),
+    graph_checkpoints.c.checkpoint_ns == bindparam("checkpoint_ns"),
+)
+# The reads of aget_tuple, built and compiled once (see reader.py).
+_LATEST = (
+    select(graph_checkpoints)
+    .where(*_IN_THREAD)
+    .order_by(graph_checkpoints.c.checkpoint_id.desc())
+    .limit(1)
+)
+_CHECKPOINT = select(graph_checkpoints).where(
+    *_IN_THREAD, graph_checkpoints.c.checkpoint_id == bindparam("checkpoint_id")
+)
 
 
 @functools.cache
