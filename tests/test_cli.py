@@ -55,6 +55,36 @@ def test_sessions_json_on_an_empty_database_is_an_empty_list(tmp_path: Path) -> 
     assert json.loads(result.stdout) == []
 
 
+SESSION = "6f1a0000-0000-0000-0000-000000000000"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["stats"],
+        ["backup"],
+        ["escalations"],
+        ["approve", "1"],
+        ["status", SESSION],
+        ["checkpoints", SESSION],
+        ["hold", SESSION],
+        ["kill", SESSION, "--reason", "x"],
+        ["resume", SESSION, "--headless"],
+        ["attach", SESSION],
+        ["prune"],
+        ["vacuum"],
+    ],
+    ids=lambda command: command[0],
+)
+def test_a_command_on_a_database_that_does_not_exist_creates_nothing(
+    tmp_path: Path, command: list[str]
+) -> None:
+    missing = tmp_path / "typo" / "wave.db"
+    line = _one_line_error(wave(*command, "--db", str(missing)), 2)
+    assert line == f"wave: error: no database at {missing}: `wave run` or `wave demo` creates one"
+    assert not missing.parent.exists()
+
+
 def test_sessions_json_lists_newest_first_with_the_documented_fields(tmp_path: Path) -> None:
     older, newer = asyncio.run(_seed(tmp_path / "wave.db"))
     result = wave("sessions", "--json", "--db", str(tmp_path / "wave.db"))

@@ -55,6 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 async def _run(url: Any, command: Command, args: argparse.Namespace) -> int:
     database = Database(url)
     try:
+        # Only the commands that start something create a database: a mistyped --db given to
+        # any other gets one line, not a new empty file.
+        path = database.sqlite_path
+        if getattr(args, "existing", False) and path is not None and not path.exists():
+            raise UserError(f"no database at {path}: `wave run` or `wave demo` creates one")
         await database.upgrade()
         return await command(database, args) or 0
     finally:
@@ -290,7 +295,7 @@ def _parser() -> argparse.ArgumentParser:
 
     stats = commands.add_parser("stats", parents=[common], help="totals across all sessions")
     stats.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    stats.set_defaults(command=cmd_stats)
+    stats.set_defaults(existing=True, command=cmd_stats)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(title="commands", metavar="COMMAND", required=True)
@@ -310,7 +315,7 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="a directory (default: backups/ beside the database) or a new .db file",
     )
-    backup.set_defaults(command=cmd_backup)
+    backup.set_defaults(existing=True, command=cmd_backup)
     _run_parsers(commands, common)
     from wave_tui import (
         cli_control,

@@ -36,7 +36,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     attach.add_argument("session", metavar="SESSION", help="a session id (see `wave sessions`)")
     add_console_options(attach)
-    attach.set_defaults(command=cmd_attach, prepare=prepare_attach)
+    attach.set_defaults(existing=True, command=cmd_attach, prepare=prepare_attach)
 
 
 def interactive() -> bool:

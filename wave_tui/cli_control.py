@@ -26,14 +26,14 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     hold.add_argument("session", type=parse_session_id, metavar="SESSION", help="a session id")
     hold.add_argument("--story", metavar="ID", help="only this story (default: every story)")
     hold.add_argument("--reason", metavar="TEXT", help="why (recorded with your name)")
-    hold.set_defaults(command=cmd_hold)
+    hold.set_defaults(existing=True, command=cmd_hold)
 
     unhold = commands.add_parser(
         "unhold", parents=[common], help="let held stories run again from their last checkpoint"
     )
     unhold.add_argument("session", type=parse_session_id, metavar="SESSION", help="a session id")
     unhold.add_argument("--story", metavar="ID", help="only this story (default: every story)")
-    unhold.set_defaults(command=cmd_unhold)
+    unhold.set_defaults(existing=True, command=cmd_unhold)
 
     kill = commands.add_parser(
         "kill",
@@ -45,7 +45,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     kill.add_argument(
         "--reason", metavar="TEXT", required=True, help="why (recorded with your name)"
     )
-    kill.set_defaults(command=cmd_kill)
+    kill.set_defaults(existing=True, command=cmd_kill)
 
 
 async def cmd_hold(database: Database, args: argparse.Namespace) -> None:

@@ -25,17 +25,17 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     escalations.add_argument("session", nargs="?", metavar="SESSION", help="a session id")
     escalations.add_argument("--all", action="store_true", help="decided ones too")
     escalations.add_argument("--json", action="store_true", help="print one JSON list")
-    escalations.set_defaults(command=cmd_escalations)
+    escalations.set_defaults(existing=True, command=cmd_escalations)
 
     approve = commands.add_parser("approve", parents=[common], help="approve an escalation")
     approve.add_argument("escalation", type=_escalation_id, metavar="ESCALATION_ID")
     approve.add_argument("--reason", help="why (recorded with your name)")
-    approve.set_defaults(command=cmd_approve)
+    approve.set_defaults(existing=True, command=cmd_approve)
 
     reject = commands.add_parser("reject", parents=[common], help="reject an escalation")
     reject.add_argument("escalation", type=_escalation_id, metavar="ESCALATION_ID")
     reject.add_argument("--reason", required=True, help="why (the agent is told)")
-    reject.set_defaults(command=cmd_reject)
+    reject.set_defaults(existing=True, command=cmd_reject)
 
 
 def _escalation_id(text: str) -> int:

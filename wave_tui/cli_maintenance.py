@@ -14,7 +14,7 @@ from wave_tui.checkpoint.pruning import PruneReport
 from wave_tui.config import Settings
 from wave_tui.db import Database
 from wave_tui.db.engine import SQLITE_BUSY_TIMEOUT_S
-from wave_tui.errors import UserError, WaveError
+from wave_tui.errors import WaveError
 from wave_tui.recovery.manager import parse_session_id
 from wave_tui.recovery.retention import SessionPrune, prune_sessions
 
@@ -37,12 +37,12 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     prune.add_argument("--dry-run", action="store_true", help="count, change nothing")
     prune.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    prune.set_defaults(command=cmd_prune)
+    prune.set_defaults(existing=True, command=cmd_prune)
 
     vacuum = commands.add_parser(
         "vacuum", parents=[common], help="give the space of removed rows back (SQLite)"
     )
-    vacuum.set_defaults(command=cmd_vacuum)
+    vacuum.set_defaults(existing=True, command=cmd_vacuum)
 
 
 async def cmd_prune(database: Database, args: argparse.Namespace) -> None:
@@ -96,8 +96,6 @@ async def cmd_vacuum(database: Database, args: argparse.Namespace) -> None:
     if path is None:
         print("PostgreSQL reclaims space itself (autovacuum): nothing to do")
         return
-    if not path.exists():
-        raise UserError(f"no database at {path}")
     before = _size(path)
     await database.dispose()  # this process's own connections must not hold the file
     try:

@@ -20,7 +20,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     status.add_argument("session", metavar="SESSION", help="a session id")
     status.add_argument("--json", action="store_true", help="print one JSON object")
-    status.set_defaults(command=cmd_status)
+    status.set_defaults(existing=True, command=cmd_status)
 
     checkpoints = commands.add_parser(
         "checkpoints", parents=[common], help="a session's checkpoints, newest first"
@@ -28,7 +28,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     checkpoints.add_argument("session", metavar="SESSION", help="a session id")
     checkpoints.add_argument("--story", metavar="ID", help="only this story")
     checkpoints.add_argument("--json", action="store_true", help="print one JSON list")
-    checkpoints.set_defaults(command=cmd_checkpoints)
+    checkpoints.set_defaults(existing=True, command=cmd_checkpoints)
 
 
 async def cmd_status(database: Database, args: argparse.Namespace) -> None:

@@ -52,7 +52,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         "--script", type=Path, metavar="FILE", help="replay script (default: the session's own)"
     )
     add_follow_options(resume)
-    resume.set_defaults(command=cmd_resume, prepare=prepare_resume)
+    resume.set_defaults(existing=True, command=cmd_resume, prepare=prepare_resume)
 
 
 def prepare_resume(args: argparse.Namespace, settings: Settings) -> None:
