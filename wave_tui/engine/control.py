@@ -3,21 +3,18 @@
 Any process (the CLI, a TUI, another machine on PostgreSQL) issues a command as a row. If a
 runner holds one of the session's leases it is live: it polls the rows, applies each command to
 its stories (a hold drains the graph at the next step boundary, a kill cancels the step in
-flight) and marks it handled. With no live runner the issuer changes the story rows itself. Either
-way the command is handled once, and its `operator_command` event says who, what and why.
+flight) and marks it handled (inbox.py). With no live runner the issuer changes the story rows
+itself. Either way the command is handled once, and its `operator_command` event says who, what
+and why.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wave_tui.db import (
@@ -31,9 +28,7 @@ from wave_tui.db import (
 from wave_tui.db.types import utcnow
 from wave_tui.domain.enums import EscalationStatus, StoryStatus
 from wave_tui.engine.events import EventBus, Recorder
-from wave_tui.errors import NotFoundError, UserError, WaveError
-
-log = logging.getLogger(__name__)
+from wave_tui.errors import NotFoundError, UserError
 
 # What a stopped story's block reason starts with, by the verb that stopped it.
 STOP_WORDS: Mapping[str, str] = {"hold": "held", "kill": "killed", "stop": "emergency stop"}
@@ -134,7 +129,7 @@ async def issue_command(
         runner = _live_runner(stories)
         targets = _targets(verb, stories, story_id, live=runner is not None)
         if not targets:
-            raise UserError(_nothing_to_do(verb, stories, story_id, session_id))
+            raise UserError(nothing_to_do(verb, stories, story_id, session_id))
         command = await CommandRepository(recorder.db).issue(
             session_id, verb, issued_by, story_id=story_id, reason=reason
         )
@@ -195,7 +190,7 @@ def _targets(
     return [s for s in scope if s.status in statuses]
 
 
-def _nothing_to_do(
+def nothing_to_do(
     verb: str, stories: Sequence[WaveStoryExecution], story_id: str | None, session: uuid.UUID
 ) -> str:
     if story_id is not None:
@@ -230,14 +225,14 @@ async def _apply_directly(
     outcome = (
         f"{', '.join(s.story_id for s in targets)} {DONE_WORDS[command.verb]}"
         if targets
-        else _nothing_to_do(command.verb, stories, command.story_id, command.session_id)
+        else nothing_to_do(command.verb, stories, command.story_id, command.session_id)
     )
-    await _expire_escalations(recorder, command, targets, command.issued_by)
+    await expire_escalations(recorder, command, targets, command.issued_by)
     if not await CommandRepository(recorder.db).mark_handled(
         command.id, command.issued_by, outcome
     ):
-        raise _AlreadyHandled
-    await _record(recorder, command, command.issued_by, outcome)
+        raise AlreadyHandled
+    await record_command(recorder, command, command.issued_by, outcome)
     command.handled_by, command.outcome = command.issued_by, outcome
 
 
@@ -267,153 +262,18 @@ async def _take_over_if_orphaned(bus: EventBus, command_id: int, runner: str) ->
                 return CommandResult.of(command, live or runner)
             await _apply_directly(recorder, command, stories)
             return CommandResult.of(command, runner)
-    except _AlreadyHandled:
+    except AlreadyHandled:
         async with bus.database.session(readonly=True) as db:
             handled = await CommandRepository(db).get(command_id)
         assert handled is not None
         return CommandResult.of(handled, runner)
 
 
-class _AlreadyHandled(Exception):
+class AlreadyHandled(Exception):
     """Someone else handled the command first: roll our changes back and report theirs."""
 
 
-# -- the runner's side ----------------------------------------------------------------------
-
-
-class Steerable(Protocol):
-    """What the command channel needs of a SessionRunner."""
-
-    session_id: uuid.UUID
-    owner: str
-    bus: EventBus
-
-    @property
-    def running(self) -> frozenset[str]: ...
-
-    @property
-    def held(self) -> Mapping[str, str]: ...
-
-    def hold(self, story_id: str | None, reason: str) -> None: ...
-
-    async def resume(self, story_id: str | None) -> list[str]: ...
-
-    def kill(self, story_id: str | None, reason: str) -> None: ...
-
-
-class CommandInbox:
-    """The runner's end: polls its session's commands and applies them through the runner.
-
-    Commands left unhandled (issued while no runner answered) are applied on the first poll.
-    Commands another process handled after this runner started (a second runner of the same
-    session, or an issuer that saw no lease a moment before this runner took one) are applied
-    to this runner's stories too, without being marked again: every runner ends up in line.
-    """
-
-    def __init__(self, runner: Steerable) -> None:
-        self.runner = runner
-        self._seen: int | None = None
-
-    async def run(self, interval_s: float, stop: asyncio.Event) -> None:
-        """Poll every `interval_s` until `stop` is set. Stopping never cuts a command in half
-        (applied but not marked); a database hiccup costs one poll, not the session."""
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval_s)
-            if stop.is_set():
-                return
-            try:
-                await self.poll()
-            except (SQLAlchemyError, WaveError) as problem:
-                log.warning("polling operator commands failed: %s", problem)
-
-    async def poll(self) -> int:
-        """Apply what arrived since the last poll; returns how many commands were seen."""
-        session_id = self.runner.session_id
-        async with self.runner.bus.database.session(readonly=True) as db:
-            repo = CommandRepository(db)
-            if self._seen is None:
-                self._seen = await repo.last_id(session_id)
-            commands = await repo.pending(session_id, or_after=self._seen)
-        for command in commands:
-            self._seen = max(self._seen, command.id)
-            await self._handle(command)
-        return len(commands)
-
-    async def _handle(self, command: WaveCommand) -> None:
-        runner = self.runner
-        if command.handled_at is not None:
-            # Handled by another process: bring this runner's own stories in line with it.
-            with contextlib.suppress(WaveError):
-                await self._steer(command, runner.running)
-            return
-        # The rows as they were before the runner acts: what it parks is judged on these.
-        stories = await self._stories()
-        running = runner.running
-        try:
-            steered = await self._steer(command, running)
-            outcome = _runner_outcome(command, stories, running, steered)
-        except WaveError as problem:  # the story moved on between the issue and now
-            outcome = f"failed: {problem}"
-        # Stories another live runner owns are its to settle when it catches up.
-        ours = [s for s in stories if s.story_id in running or lease_free(s, runner.owner)]
-        try:
-            async with runner.bus.transaction() as recorder:
-                await _expire_escalations(recorder, command, ours, runner.owner)
-                repo = CommandRepository(recorder.db)
-                if not await repo.mark_handled(command.id, runner.owner, outcome):
-                    raise _AlreadyHandled
-                await _record(recorder, command, runner.owner, outcome)
-        except _AlreadyHandled:
-            pass  # the issuer applied it directly meanwhile; the steering above matched it
-
-    async def _stories(self) -> Sequence[WaveStoryExecution]:
-        async with self.runner.bus.database.session(readonly=True) as db:
-            return await StoryExecutionRepository(db).list_by_session(self.runner.session_id)
-
-    async def _steer(self, command: WaveCommand, running: frozenset[str]) -> list[str]:
-        """Apply the command to the runner; returns what it did to stories running here."""
-        runner, story_id, reason = self.runner, command.story_id, command.reason or ""
-        if command.verb == "unhold":
-            withdrawn = [s for s in running if s in runner.held and story_id in (None, s)]
-            requeued = await runner.resume(story_id)
-            return [f"{s} requeued" for s in requeued] + [
-                f"{s}: hold withdrawn before it took effect" for s in withdrawn if s not in requeued
-            ]
-        in_scope = sorted(s for s in running if story_id in (None, s))
-        if command.verb == "hold":
-            runner.hold(story_id, reason)
-            return [f"{s} holds at its next step boundary" for s in in_scope]
-        runner.kill(story_id, reason)
-        word = DONE_WORDS[command.verb]
-        return [f"{s} {word}: its step in flight was cancelled" for s in in_scope]
-
-
-def _runner_outcome(
-    command: WaveCommand,
-    stories: Sequence[WaveStoryExecution],
-    running: frozenset[str],
-    steered: list[str],
-) -> str:
-    """What the runner did: to its running stories (steered) and to the others (parked)."""
-    if command.verb == "unhold":
-        parked: list[str] = []
-    else:
-        statuses = KILLABLE if command.verb == "kill" else PAUSABLE
-        parked = [
-            f"{s.story_id} {DONE_WORDS[command.verb]}"
-            for s in stories
-            if command.story_id in (None, s.story_id)
-            and s.story_id not in running
-            and s.status in statuses
-        ]
-    done = steered + parked
-    if not done:
-        return _nothing_to_do(command.verb, stories, command.story_id, command.session_id)
-    return "; ".join(done)
-
-
-async def _expire_escalations(
+async def expire_escalations(
     recorder: Recorder, command: WaveCommand, stories: Sequence[WaveStoryExecution], by: str
 ) -> None:
     """A killed or stopped story no longer waits for a decision: its open questions expire."""
@@ -433,7 +293,10 @@ def lease_free(story: WaveStoryExecution, owner: str) -> bool:
     return story.lease_owner in (None, owner) or (expires is not None and expires <= utcnow())
 
 
-async def _record(recorder: Recorder, command: WaveCommand, handled_by: str, outcome: str) -> None:
+async def record_command(
+    recorder: Recorder, command: WaveCommand, handled_by: str, outcome: str
+) -> None:
+    """The command's `operator_command` event: who issued it, who handled it, what it did."""
     await recorder.record(
         command.session_id,
         "operator_command",

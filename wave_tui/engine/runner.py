@@ -27,13 +27,13 @@ from wave_tui.engine.control import (
     KILLABLE,
     PAUSABLE,
     STOP_WORDS,
-    CommandInbox,
     is_held,
     lease_free,
     stop_reason,
 )
 from wave_tui.engine.events import EventBus
 from wave_tui.engine.graph import build_graph, checkpoint_serializer
+from wave_tui.engine.inbox import CommandInbox
 from wave_tui.engine.outcomes import OnEscalation, StoryOutcomes
 from wave_tui.engine.story_driver import Stops, StoryDriver
 from wave_tui.errors import InvalidTransitionError, NotFoundError
