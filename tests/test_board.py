@@ -44,15 +44,7 @@ from wave_tui.domain.enums import (
 from wave_tui.domain.gates import Gate
 from wave_tui.domain.state import WAVEState
 from wave_tui.domain.story import AcceptanceCriterion, load_stories
-from wave_tui.engine.board import (
-    CURRENT,
-    FAILED,
-    NOT_REACHED,
-    PASSED,
-    Board,
-    SessionView,
-    gate_strip,
-)
+from wave_tui.engine.board import Board
 from wave_tui.engine.describe import event_line
 from wave_tui.engine.details import story_details
 from wave_tui.engine.events import Event, EventBus, Subscription
@@ -60,6 +52,14 @@ from wave_tui.engine.feed import SessionFeed
 from wave_tui.engine.runner import SessionRunner
 from wave_tui.engine.sessions import create_session
 from wave_tui.engine.steps import StepRecorder
+from wave_tui.engine.views import (
+    CURRENT,
+    FAILED,
+    NOT_REACHED,
+    PASSED,
+    SessionView,
+    gate_strip,
+)
 from wave_tui.llm import ReplayProvider, ReplayScript
 from wave_tui.safety import Thresholds
 from wave_tui.safety.guard import ToolAction

@@ -21,7 +21,7 @@ from textual.widgets import Button, DataTable, Input, RadioButton, Select, Stati
 import wave_tui.tui
 from wave_tui.domain.enums import CheckpointType
 from wave_tui.domain.gates import Gate
-from wave_tui.engine.board import EscalationView
+from wave_tui.engine.views import EscalationView
 from wave_tui.errors import UserError
 from wave_tui.recovery.strategy import RecoveryStrategy
 from wave_tui.recovery.validation import RecoveryPoint, StateSummary

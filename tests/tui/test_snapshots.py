@@ -20,7 +20,7 @@ from tests.tui.console_helpers import until
 from tests.tui.world import World, build_world, fixed_now
 from wave_tui.config import Settings
 from wave_tui.db import Database
-from wave_tui.engine import board
+from wave_tui.engine import board, views
 from wave_tui.tui.app import WaveApp
 from wave_tui.tui.screens.dashboard import DashboardScreen
 from wave_tui.tui.screens.escalation import EscalationDialog
@@ -39,6 +39,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Dat
     built = asyncio.run(_build(url))
     # The spend sparkline buckets spend back from the wall clock, not from the app's `now`.
     monkeypatch.setattr(board, "utcnow", fixed_now)
+    monkeypatch.setattr(views, "utcnow", fixed_now)
     database = Database(url)
     with monkeypatch.context() as local:
         local.setenv("TZ", "UTC")

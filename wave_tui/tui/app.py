@@ -28,9 +28,9 @@ from wave_tui.config import Settings
 from wave_tui.db import Database, EscalationRepository
 from wave_tui.db.types import utcnow
 from wave_tui.domain.enums import EscalationStatus
-from wave_tui.engine.board import EscalationView, StoryView
 from wave_tui.engine.events import EventBus
 from wave_tui.engine.live import LiveSession
+from wave_tui.engine.views import EscalationView, StoryView
 from wave_tui.errors import WaveError
 from wave_tui.recovery import RecoveryManager
 from wave_tui.tui import keys

@@ -17,8 +17,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from wave_tui.engine.board import EscalationView
 from wave_tui.engine.describe import short
+from wave_tui.engine.views import EscalationView
 from wave_tui.tui.screens.confirm import ReasonDialog
 
 READONLY_NOTICE = "read-only console: decisions are off"

@@ -9,7 +9,7 @@ from decimal import Decimal
 from rich.text import Text
 
 from wave_tui.domain.enums import SessionStatus, StoryStatus
-from wave_tui.engine.board import CURRENT, FAILED, PASSED
+from wave_tui.engine.views import CURRENT, FAILED, PASSED
 
 GATE_GLYPHS = {PASSED: ("■", "green"), CURRENT: ("▶", "bold yellow"), FAILED: ("✗", "bold red")}
 NOT_REACHED_GLYPH = ("·", "bright_black")

@@ -13,10 +13,10 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, RichLog, Static, TabbedContent, TabPane
 
-from wave_tui.engine.board import StoryView
 from wave_tui.engine.describe import describe
 from wave_tui.engine.details import StoryDetails
 from wave_tui.engine.events import Event
+from wave_tui.engine.views import StoryView
 from wave_tui.tui.widgets import cells
 
 EVENT_STYLES = {

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from wave_tui.engine.board import SessionView
+from wave_tui.engine.views import SessionView
 from wave_tui.tui.widgets import cells
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import DataTable
 
-from wave_tui.engine.board import StoryView
+from wave_tui.engine.views import StoryView
 from wave_tui.tui.widgets import cells
 
 # Key, label and width: fixed widths, because cells change in place and must not be cut.
