@@ -58,6 +58,7 @@ from wave_tui.engine.sessions import create_session
 from wave_tui.errors import LeaseHeldError, NotFoundError, UserError
 from wave_tui.llm import ReplayProvider, ReplayScript
 from wave_tui.recovery import RecoveryManager
+from wave_tui.recovery.recover import StoryRecovery
 
 PM, CTO = ["S-1/pm/1#0"], ["S-1/cto/1#0"]
 DEV = ["S-1/dev/1#0", "S-1/dev/1#1"]
@@ -568,6 +569,45 @@ async def test_refusals_change_nothing_and_only_a_live_holder_keeps_its_lease(
     assert await _snapshot(w) == cancelled
     _check(await manager.recover_story(w.sid, "S-1", "restart"), "restart", "restarted", None)
     assert (await _story(w)).status is StoryStatus.PENDING
+
+
+async def test_the_log_tells_only_of_a_recovery_that_committed(
+    bus: EventBus,
+    tmp_path: Path,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    w = await _world(bus, tmp_path, settings)
+    assert await w.run(hold_after="gate-3") == (SessionStatus.FAILED, PM + DEV)
+    manager = w.manager()
+    dead = f"{socket.gethostname()}:{await _pid_of_finished_process()}:x"
+    await _lease(w, dead)
+    before = await _snapshot(w)
+    taken_over = f"Lease taken over | story=S-1 | from dead process {dead}"
+
+    async def disk_full(*_args: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    # The lease is taken over inside the transaction, then its event cannot be written.
+    with monkeypatch.context() as patch:
+        patch.setattr(StoryRecovery, "_event", disk_full)
+        with (
+            caplog.at_level("INFO", logger="wave_tui.recovery"),
+            pytest.raises(OSError, match="No space left"),
+        ):
+            await manager.recover_story(w.sid, "S-1")
+    assert await _snapshot(w) == before
+    assert taken_over not in caplog.messages
+    assert not [m for m in caplog.messages if m.startswith("Recovery complete")]
+
+    with caplog.at_level("INFO", logger="wave_tui.recovery"):
+        _check(await manager.recover_story(w.sid, "S-1"), "resume_from_last", "resumed",
+               (await _checkpoints(w))[-1].id)  # fmt: skip
+    assert caplog.messages.count(taken_over) == 1
+    complete = [m for m in caplog.messages if m.startswith("Recovery complete")]
+    assert len(complete) == 1
+    assert caplog.messages.index(taken_over) < caplog.messages.index(complete[0])
 
 
 async def _lease(w: World, owner: str) -> None:

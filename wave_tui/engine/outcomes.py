@@ -16,6 +16,7 @@ from wave_tui.db import (
     WaveEscalation,
     WaveStoryExecution,
 )
+from wave_tui.domain import threads
 from wave_tui.domain.enums import (
     ApprovalDecision,
     ApprovalSubject,
@@ -27,7 +28,6 @@ from wave_tui.domain.enums import (
 from wave_tui.domain.state import Phase, WAVEState
 from wave_tui.engine.events import EventBus, Recorder
 from wave_tui.engine.steps import StepRecorder
-from wave_tui.recovery import threads
 from wave_tui.workspace import Worktree
 
 OnEscalation = Literal["wait", "reject"]

@@ -21,6 +21,7 @@ from wave_tui.db import (
     StoryExecutionRepository,
     WaveStoryExecution,
 )
+from wave_tui.domain import threads
 from wave_tui.domain.enums import CheckpointType, SessionStatus, StoryStatus
 from wave_tui.domain.state import WAVEState
 from wave_tui.engine.control import (
@@ -38,7 +39,6 @@ from wave_tui.engine.outcomes import OnEscalation, StoryOutcomes
 from wave_tui.engine.story_driver import Stops, StoryDriver
 from wave_tui.errors import InvalidTransitionError, NotFoundError
 from wave_tui.llm import LLMProvider
-from wave_tui.recovery import threads
 from wave_tui.recovery.leases import new_owner
 from wave_tui.safety import SafetyGuard, Thresholds
 from wave_tui.safety.rule_guard import RuleGuard

@@ -25,6 +25,7 @@ from wave_tui.db import (
     StoryExecutionRepository,
     WaveStoryExecution,
 )
+from wave_tui.domain import threads
 from wave_tui.domain.enums import AutonomyLevel, CheckpointType, StoryStatus
 from wave_tui.domain.gates import Gate
 from wave_tui.domain.state import BudgetState, Phase, SafetyState, WAVEState
@@ -35,7 +36,6 @@ from wave_tui.engine.outcomes import StoryOutcomes
 from wave_tui.engine.steps import StepRecorder
 from wave_tui.errors import LeaseHeldError, LeaseLostError, WaveError
 from wave_tui.llm import LLMProvider
-from wave_tui.recovery import threads
 from wave_tui.recovery.retention import prune_story
 from wave_tui.safety import SafetyGuard
 from wave_tui.workspace import WorkspaceTools, Worktree

@@ -4,7 +4,9 @@ changes nothing; the plan says which checkpoint the story continues from and how
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_
@@ -22,6 +24,10 @@ from wave_tui.recovery.validation import RecoveryPoint, judge, points_query
 
 log = logging.getLogger("wave_tui.recovery")
 
+# A story's newest checkpoint id and its newest valid point (RecoveryManager._story_newest).
+NewestPoint = Callable[
+    [AsyncSession, uuid.UUID, str], Awaitable[tuple[int | None, RecoveryPoint | None]]
+]
 RESUMING = frozenset({RecoveryStrategy.RESUME_FROM_LAST, RecoveryStrategy.RESUME_FROM_GATE})
 _TERMINAL = frozenset({StoryStatus.COMPLETE, StoryStatus.CANCELLED})
 
@@ -41,6 +47,9 @@ class Plan:
     fork_from: str | None = None
     new_thread: bool = False
     new_epoch: bool = False
+    # Log lines (level, message) written only after the recovery committed: the log never tells
+    # of a change that rolled back.
+    notes: list[tuple[int, str]] = field(default_factory=list)
 
 
 def parse_strategy(value: RecoveryStrategy | str) -> RecoveryStrategy:
@@ -81,7 +90,7 @@ async def plan_recovery(
     gate: Gate | None,
     checkpoint_id: int | None,
     owner: str,
-    story_newest: Any,
+    story_newest: NewestPoint,
 ) -> Plan:
     """Decide, from a read only, what recovering `story` means; refuse with a clear error."""
     label = f"story {story.story_id}"

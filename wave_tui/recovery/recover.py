@@ -30,11 +30,11 @@ from wave_tui.db import (
 )
 from wave_tui.db.repositories.stories import DEFAULT_LEASE_TTL
 from wave_tui.db.types import utcnow
+from wave_tui.domain import threads
 from wave_tui.domain.enums import EscalationKind, StoryStatus
 from wave_tui.domain.gates import Gate
 from wave_tui.domain.state import WAVEState
 from wave_tui.errors import WaveError
-from wave_tui.recovery import threads
 from wave_tui.recovery.leases import owner_is_dead
 from wave_tui.recovery.planning import RESUMING, Plan
 from wave_tui.recovery.strategy import RecoveryStrategy
@@ -82,7 +82,9 @@ class StoryRecovery:
         return await self._resume(db, plan, started)
 
     def finish(self, plan: Plan, status: str, started: float) -> dict[str, Any]:
-        """After the commit: the log line and the result."""
+        """After the commit: the log lines and the result."""
+        for level, message in plan.notes:
+            log.log(level, message)
         story, strategy = plan.story, plan.strategy
         elapsed = time.perf_counter() - started
         checkpoint = plan.point.checkpoint_id if plan.point else None
@@ -105,7 +107,7 @@ class StoryRecovery:
 
     async def _resume(self, db: AsyncSession, plan: Plan, started: float) -> str:
         story = plan.story
-        await self._take_lease(db, story)
+        await self._take_lease(db, plan)
         repo = StoryExecutionRepository(db)
         row = await repo.require(story.id)
         meta = dict(row.meta_data or {})
@@ -131,7 +133,7 @@ class StoryRecovery:
         """Two transactions: the lease before the worktree is reset, then the story row."""
         story, session = plan.story, plan.session
         async with self.database.session() as db:
-            await self._take_lease(db, story)  # ours before the worktree is touched
+            await self._take_lease(db, plan)  # ours before the worktree is touched
         await self._reset_worktree(session, story)
         async with self.database.session() as db:
             repo = StoryExecutionRepository(db)
@@ -150,7 +152,7 @@ class StoryRecovery:
     async def _skip(self, db: AsyncSession, plan: Plan, started: float) -> str:
         story = plan.story
         reason = f"skipped during recovery by {self.operator}"
-        await self._take_lease(db, story)
+        await self._take_lease(db, plan)
         repo = StoryExecutionRepository(db)
         await repo.cancel_execution(story.id, reason)
         stories = await repo.list_by_session(plan.session.id)
@@ -171,7 +173,7 @@ class StoryRecovery:
 
     async def _reconcile(self, db: AsyncSession, plan: Plan, commit: str, started: float) -> str:
         story = plan.story
-        await self._take_lease(db, story)
+        await self._take_lease(db, plan)
         repo = StoryExecutionRepository(db)
         row = await repo.require(story.id)
         if row.status not in (StoryStatus.IN_PROGRESS, StoryStatus.REVIEW):
@@ -183,17 +185,18 @@ class StoryRecovery:
         await self._event(db, plan, "reconciled", started)
         await _requeue_dependents(db, plan)
         await repo.release_lease(story.id, self.owner)
-        log.warning(
-            "Reconciled | session=%s | story=%s | its commit %s is already on the base branch: "
-            "marked complete, not run again", plan.session.id, story.story_id, commit,
-        )  # fmt: skip
+        plan.notes.append((
+            logging.WARNING,
+            f"Reconciled | session={plan.session.id} | story={story.story_id} | its commit "
+            f"{commit} is already on the base branch: marked complete, not run again",
+        ))  # fmt: skip
         return "reconciled"
 
     async def _manual_review(self, db: AsyncSession, plan: Plan, started: float) -> str:
         story = plan.story
         attempts = story.retry_count
         reason = f"{FAILED_RECOVERY}: recovered {attempts} times without progress"
-        await self._take_lease(db, story)
+        await self._take_lease(db, plan)
         repo = StoryExecutionRepository(db)
         row = await repo.require(story.id)
         if row.status is StoryStatus.FAILED:
@@ -208,10 +211,11 @@ class StoryRecovery:
         )  # fmt: skip
         await self._event(db, plan, FAILED_RECOVERY, started)
         await repo.release_lease(story.id, self.owner)
-        log.error(
-            "Recovery gave up | session=%s | story=%s | attempts=%d | escalated for review",
-            plan.session.id, story.story_id, attempts,
-        )  # fmt: skip
+        plan.notes.append((
+            logging.ERROR,
+            f"Recovery gave up | session={plan.session.id} | story={story.story_id} | "
+            f"attempts={attempts} | escalated for review",
+        ))  # fmt: skip
         return FAILED_RECOVERY
 
     # -- helpers ----------------------------------------------------------------------------
@@ -260,14 +264,16 @@ class StoryRecovery:
         except WorkspaceError as problem:
             raise WaveError(f"cannot reset the worktree of {story.story_id}: {problem}") from None
 
-    async def _take_lease(self, db: AsyncSession, story: WaveStoryExecution) -> None:
+    async def _take_lease(self, db: AsyncSession, plan: Plan) -> None:
         """Inside the recovery's own transaction: the lease and the change commit together."""
+        story = plan.story
         dead = story.lease_owner if owner_is_dead(story.lease_owner) else None
         await StoryExecutionRepository(db).acquire_lease(
             story.id, self.owner, self.lease_ttl, take_over=dead
         )
         if dead:
-            log.warning("Lease taken over | story=%s | from dead process %s", story.story_id, dead)
+            message = f"Lease taken over | story={story.story_id} | from dead process {dead}"
+            plan.notes.append((logging.WARNING, message))
 
     async def _event(self, db: AsyncSession, plan: Plan, status: str, started: float) -> None:
         await EventRepository(db).append(

@@ -14,6 +14,7 @@ from sqlalchemy import or_, select, update
 from wave_tui.db.models import WaveStoryExecution
 from wave_tui.db.repositories.base import Repository, assign_given
 from wave_tui.db.types import utcnow
+from wave_tui.domain import threads
 from wave_tui.domain.enums import StoryStatus
 from wave_tui.domain.gates import Gate
 from wave_tui.domain.lifecycle import check_story_transition
@@ -198,7 +199,9 @@ class StoryExecutionRepository(Repository):
     async def forget_fork(self, execution_id: uuid.UUID) -> None:
         """The forked run has recorded its first step: it continues from its own history now."""
         execution = await self.require(execution_id)
-        execution.meta_data = {k: v for k, v in execution.meta_data.items() if k != "fork_from"}
+        execution.meta_data = {
+            k: v for k, v in execution.meta_data.items() if k != threads.FORK_FROM
+        }
         await self.db.flush()
 
     async def acquire_lease(
