@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from tests.engine_helpers import cto_turn, make_project, pm_turn, usage, write_script, write_story
 from wave_tui.agents import qa
@@ -23,6 +23,7 @@ from wave_tui.db import (
     EscalationRepository,
     EventRepository,
     StoryExecutionRepository,
+    WaveLLMTurn,
 )
 from wave_tui.domain.enums import (
     AutonomyLevel,
@@ -33,10 +34,12 @@ from wave_tui.domain.enums import (
 )
 from wave_tui.domain.story import load_stories
 from wave_tui.engine.events import EventBus
+from wave_tui.engine.journal import JournaledProvider
 from wave_tui.engine.runner import SessionRunner
 from wave_tui.engine.sessions import create_session
 from wave_tui.llm import ReplayProvider, ReplayScript
 from wave_tui.safety import SafetyContext, Thresholds
+from wave_tui.safety.guard import ToolAction
 from wave_tui.safety.judge import LLMJudge, judge_conversation
 from wave_tui.safety.rule_guard import RuleGuard
 
@@ -378,3 +381,46 @@ async def test_the_judge_s_answers_are_charged_to_the_story_like_any_model_turn(
     calls = await _events(bus, session_id, "tool_call")
     assert {c["layer"] for c in calls} == {"judge"}  # 0.95 is below the rules' 1.0
     assert all(c["score"] == 0.95 for c in calls)
+    # Each answer is in the story's turn journal, like an agent's.
+    async with bus.database.session(readonly=True) as db:
+        journaled = (
+            await db.scalars(
+                select(WaveLLMTurn.conversation).where(
+                    WaveLLMTurn.story_execution_id == execution.id,
+                    WaveLLMTurn.conversation.contains("/safety/"),
+                )
+            )
+        ).all()
+    assert sorted(journaled) == sorted(call.split("#")[0] for call in judge_calls)
+
+
+async def test_after_a_crash_the_judge_s_journaled_answer_is_reused_not_asked_again(
+    bus: EventBus, tmp_path: Path
+) -> None:
+    story = write_story(tmp_path / "story.yaml")
+    session_id = await create_session(
+        bus, load_stories([story]), make_project(tmp_path / "project"), budget_usd=Decimal(5),
+        token_limit=100_000, story_budget_usd=Decimal(2), autonomy=AutonomyLevel.L3,
+    )  # fmt: skip
+    execution = await _story(bus, session_id)
+    context = SafetyContext(story_id="S-1")
+    action = ToolAction("S-1", "dev", "write_file", _code(), str(tmp_path), context=context)
+    answer = {"text": '{"score": 0.95, "violations": [], "risks": [], "reasoning": "fine"}',
+              "usage": {"input_tokens": 300, "output_tokens": 30}}  # fmt: skip
+    script = write_script(
+        tmp_path / "one.yaml", {judge_conversation("write_file", _code(), context): [answer]}
+    )
+    session_guard = RuleGuard(thresholds=Thresholds(), judge=LLMJudge(ReplayProvider(
+        ReplayScript.load(script))))  # fmt: skip
+
+    def story_guard(inner: ReplayProvider) -> Any:
+        return session_guard.for_story(JournaledProvider(inner, bus.database, execution.id))
+
+    first = await story_guard(ReplayProvider(ReplayScript.load(script))).evaluate(action)
+    # The process died before the action ran; the new one has nobody to ask.
+    empty = ReplayProvider(ReplayScript.load(write_script(tmp_path / "none.yaml", {})))
+    again = await story_guard(empty).evaluate(action)
+
+    assert (first.layer, first.score) == ("judge", 0.95)
+    assert (again.layer, again.score, again.reason) == ("judge", 0.95, first.reason)
+    assert empty.calls == []

@@ -145,19 +145,18 @@ class StoryDriver:
         worktree = await Worktree.open(
             self.project, story.id, root=self.root, base_branch=self.base
         )
+        # Every model answer of the story, the safety judge's included, goes into its journal.
+        provider = JournaledProvider(
+            self.provider, self.bus.database, execution.id, threads.epoch_of(execution.meta_data)
+        )
         ctx = StoryContext(
             story=story,
             session_id=self.session_id,
             story_execution_id=execution.id,
-            provider=JournaledProvider(
-                self.provider,
-                self.bus.database,
-                execution.id,
-                threads.epoch_of(execution.meta_data),
-            ),
+            provider=provider,
             tools=WorkspaceTools(worktree.path, forbidden=story.files.forbidden),
             worktree=worktree,
-            guard=self.guard,
+            guard=self.guard.for_story(provider),
             ledger=self.ledger,
             sink=BusSink(self.bus, self.session_id, execution.id, story.id),
             autonomy=await self._autonomy(),

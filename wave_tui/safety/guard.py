@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from wave_tui.llm import LLMProvider
     from wave_tui.safety.context import SafetyContext
     from wave_tui.safety.evaluation import SafetyEvaluation
 
@@ -63,9 +64,17 @@ class Verdict:
 class SafetyGuard(Protocol):
     async def evaluate(self, action: ToolAction) -> Verdict: ...
 
+    def for_story(self, provider: LLMProvider) -> SafetyGuard:
+        """This guard for one story: any model it asks (the judge) is asked through `provider`,
+        the story's journaled one, so its answers are on the record and survive a crash."""
+        ...
+
 
 class AllowAllGuard:
     """Scores every action 1.0 without checking it: for tests of the engine's plumbing only."""
 
     async def evaluate(self, action: ToolAction) -> Verdict:
         return Verdict(Decision.ALLOW, 1.0, layer="none", reason="no safety rules installed")
+
+    def for_story(self, provider: LLMProvider) -> AllowAllGuard:
+        return self

@@ -72,6 +72,10 @@ class LLMJudge:
         self.timeout = timeout  # a judge that hangs holds the agent: past this it fails closed
         self.max_action_chars = max_action_chars  # a huge file write should not cost a fortune
 
+    def asking(self, provider: LLMProvider) -> LLMJudge:
+        """The same judge asking `provider` instead."""
+        return LLMJudge(provider, timeout=self.timeout, max_action_chars=self.max_action_chars)
+
     async def judge(
         self, tool: str, args: Mapping[str, Any], context: SafetyContext
     ) -> JudgeVerdict:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from wave_tui.safety.context import SafetyContext
 from wave_tui.safety.evaluation import Thresholds, aevaluate_tool_call
 from wave_tui.safety.guard import ToolAction, Verdict
 from wave_tui.safety.judge import LLMJudge
 from wave_tui.safety.policy import Policy
+
+if TYPE_CHECKING:
+    from wave_tui.llm import LLMProvider
 
 
 class RuleGuard:
@@ -25,6 +29,12 @@ class RuleGuard:
         self.thresholds = thresholds or Thresholds.from_settings()
         self.policy = policy
         self.judge = judge
+
+    def for_story(self, provider: LLMProvider) -> RuleGuard:
+        if self.judge is None:
+            return self
+        judge = self.judge.asking(provider)
+        return RuleGuard(thresholds=self.thresholds, policy=self.policy, judge=judge)
 
     async def evaluate(self, action: ToolAction) -> Verdict:
         context = action.context or SafetyContext(
