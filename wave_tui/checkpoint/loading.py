@@ -78,12 +78,15 @@ class TupleLoader:
             }
         )
         self._keyed(fetched, execute, keys, BLOBS_BY_VERSION)
+        # Chains only for the versions asked for: the cross product also brought rows of other
+        # channels at those versions (a step gives every channel it writes the same version),
+        # whose older chains nobody needs.
         anchors = sorted(
             {
                 (*key[:3], row.anchor_version)
-                for key, row in fetched.blobs.items()
-                if row.base_version is not None
-                and (*key[:3], row.base_version) not in fetched.blobs
+                for key in keys
+                if (row := fetched.blobs.get(key)) is not None
+                and not _whole_chain(fetched.blobs, key)
             }
         )
         self._keyed(fetched, execute, anchors, BLOBS_BY_ANCHOR)
@@ -243,6 +246,15 @@ class _Values:
             count += header[0]
             items.append(memoryview(row.blob)[header[1] :])
         return self.serde.loads_typed((MSGPACK, make_array(count, b"".join(items))))
+
+
+def _whole_chain(rows: dict[BlobKey, Any], key: BlobKey) -> bool:
+    """Whether `rows` hold `key`'s row and every link back to its full copy."""
+    while (row := rows.get(key)) is not None:
+        if row.base_version is None:
+            return True
+        key = (*key[:3], row.base_version)
+    return False
 
 
 def _blobs_query(*where: ColumnElement[bool]) -> Select[Any]:
