@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.postgres import PostgresServer, find_bindir
+from wave_tui.config import Settings, load_settings
 from wave_tui.db import Database
 
 TEMPLATE = "wave_template"
@@ -91,6 +92,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     with _own_database(request.getfixturevalue("postgres_server"), TEMPLATE) as url:
         yield url
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """wave's settings with its data directory (worktrees, logs) in the test's own folder."""
+    return load_settings(data_dir=tmp_path / "data")
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
 from tests.board_helpers import (
     HandRun,
     new_session,
@@ -16,7 +14,7 @@ from tests.board_helpers import (
     the_board,
 )
 from wave_tui.agents.common import escalation_request
-from wave_tui.config import Settings, load_settings
+from wave_tui.config import Settings
 from wave_tui.db import (
     Database,
     EscalationRepository,
@@ -42,11 +40,6 @@ from wave_tui.safety.guard import ToolAction
 from wave_tui.safety.rule_guard import RuleGuard
 
 P, C, F, N = PASSED, CURRENT, FAILED, NOT_REACHED
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(data_dir=tmp_path / "data")
 
 
 # -- events applied, rows read again ------------------------------------------------------------

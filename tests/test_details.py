@@ -16,7 +16,7 @@ from tests.board_helpers import (
     first_time_right,
     new_session,
 )
-from wave_tui.config import Settings, load_settings
+from wave_tui.config import Settings
 from wave_tui.db import (
     CheckpointRepository,
     Database,
@@ -44,11 +44,6 @@ from wave_tui.engine.views import (
 from wave_tui.llm import ReplayProvider, ReplayScript
 
 P, C, F, N = PASSED, CURRENT, FAILED, NOT_REACHED
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(data_dir=tmp_path / "data")
 
 
 # -- a real run ---------------------------------------------------------------------------------

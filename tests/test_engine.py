@@ -63,11 +63,6 @@ async def bus(tmp_path: Path) -> AsyncIterator[EventBus]:
     await database.dispose()
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(data_dir=tmp_path / "data")
-
-
 async def _session(
     bus: EventBus,
     tmp_path: Path,

@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 
 from tests.engine_helpers import cto_turn, make_project, pm_turn, usage, write_script, write_story
 from wave_tui.agents import qa
-from wave_tui.config import Settings, load_settings
+from wave_tui.config import Settings
 from wave_tui.db import (
     CheckpointRepository,
     Database,
@@ -52,11 +52,6 @@ PLANTED_AWS = "AKIAPLANTED0FAKE0KEY"
 async def bus(database: Database) -> EventBus:
     await database.upgrade()
     return EventBus(database)
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(data_dir=tmp_path / "data")
 
 
 def _code() -> dict[str, str]:

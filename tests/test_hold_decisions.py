@@ -8,11 +8,9 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 from tests.engine_helpers import cto_turn, make_project, pm_turn, write_script, write_story
 from tests.test_engine_safety import _escalating_dev
-from wave_tui.config import Settings, load_settings
+from wave_tui.config import Settings
 from wave_tui.db import Database, EscalationRepository, StoryExecutionRepository
 from wave_tui.domain.enums import AutonomyLevel, EscalationStatus, SessionStatus, StoryStatus
 from wave_tui.domain.story import load_stories
@@ -20,11 +18,6 @@ from wave_tui.engine.events import EventBus
 from wave_tui.engine.runner import SessionRunner
 from wave_tui.engine.sessions import create_session
 from wave_tui.llm import ReplayProvider, ReplayScript
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(data_dir=tmp_path / "data")
 
 
 async def _session(

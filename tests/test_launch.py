@@ -18,7 +18,7 @@ from tests.engine_helpers import (
     write_script,
     write_story,
 )
-from wave_tui.config import Settings, load_settings
+from wave_tui.config import Settings
 from wave_tui.db import Database
 from wave_tui.domain.enums import AutonomyLevel, SessionStatus
 from wave_tui.domain.story import load_stories
@@ -28,11 +28,6 @@ from wave_tui.engine.sessions import create_session
 from wave_tui.errors import NotFoundError, UserError
 from wave_tui.llm import ReplayProvider, ReplayScript
 from wave_tui.safety.rule_guard import RuleGuard
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(data_dir=tmp_path / "data")
 
 
 async def _session(bus: EventBus, tmp_path: Path, script: Path) -> uuid.UUID:

@@ -10,10 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.test_board import first_time_right, new_session
-from wave_tui.config import Settings, load_settings
+from tests.board_helpers import first_time_right, new_session
+from wave_tui.config import Settings
 from wave_tui.db import Database, EventRepository, StoryExecutionRepository
 from wave_tui.domain.enums import SessionStatus, StoryStatus
 from wave_tui.engine.events import EventBus
@@ -24,11 +22,6 @@ from wave_tui.llm import LLMResponse, ReplayProvider, ReplayScript
 from wave_tui.recovery import RecoveryManager
 
 PLANNED_AND_DEVELOPED = ["S-1/pm/1#0", "S-1/dev/1#0", "S-1/dev/1#1"]
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(data_dir=tmp_path / "data")
 
 
 class GatedProvider:

@@ -11,7 +11,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from tests.engine_helpers import (
@@ -22,8 +21,8 @@ from tests.engine_helpers import (
     write_script,
     write_story,
 )
-from tests.test_recovery_strategies import World, _story
-from wave_tui.config import Settings, load_settings
+from tests.recovery_world import World, story_row
+from wave_tui.config import Settings
 from wave_tui.db import Database, StoryExecutionRepository, WaveEvent
 from wave_tui.domain.enums import AutonomyLevel, SessionStatus, StoryStatus
 from wave_tui.domain.story import load_stories
@@ -33,11 +32,6 @@ from wave_tui.engine.sessions import create_session
 from wave_tui.llm import ReplayProvider, ReplayScript
 
 CHAIN = {"S-1": [], "S-2": ["S-1"], "S-3": ["S-2"], "S-4": ["S-1"]}
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(data_dir=tmp_path / "data")
 
 
 async def _chain(database: Database, tmp_path: Path, settings: Settings) -> World:
@@ -95,7 +89,7 @@ async def test_restarting_a_killed_story_requeues_the_chain_it_blocked_but_not_a
     await _stop(w, kill="S-1", hold="S-4")
     # The runner leaves S-3 pending (S-2 is blocked, not ended); a block through the chain
     # names the link it waits on, and that is what recovery follows.
-    s3 = await _story(w, "S-3")
+    s3 = await story_row(w, "S-3")
     async with w.database.session() as db:
         await StoryExecutionRepository(db).block(s3.id, "depends on S-2, which is blocked")
     assert await _statuses(w) == {

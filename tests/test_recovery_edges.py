@@ -32,7 +32,7 @@ from tests.recovery_world import (
     snapshot,
     story_row,
 )
-from wave_tui.config import Settings, load_settings
+from wave_tui.config import Settings
 from wave_tui.db import (
     Database,
     StoryExecutionRepository,
@@ -54,11 +54,6 @@ from wave_tui.recovery.recover import StoryRecovery
 @pytest.fixture
 def bus(database: Database) -> EventBus:
     return EventBus(database)
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(data_dir=tmp_path / "data")
 
 
 async def test_a_story_merged_before_its_checkpoint_is_reconciled_not_run_again(

@@ -27,7 +27,7 @@ from tests.recovery_world import (
     story_row,
 )
 from wave_tui.checkpoint.tables import graph_checkpoints
-from wave_tui.config import Settings, load_settings
+from wave_tui.config import Settings
 from wave_tui.db import (
     Database,
     WaveCheckpoint,
@@ -47,11 +47,6 @@ from wave_tui.errors import NotFoundError, UserError
 @pytest.fixture
 def bus(database: Database) -> EventBus:
     return EventBus(database)
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(data_dir=tmp_path / "data")
 
 
 async def test_resume_from_last_continues_a_held_story_and_asks_only_the_remaining_turn(

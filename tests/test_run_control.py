@@ -22,7 +22,7 @@ from sqlalchemy import update
 
 from tests.engine_helpers import cto_turn, dev_turns, make_project, pm_turn, write_story
 from wave_tui.cli import main
-from wave_tui.config import Settings, load_settings
+from wave_tui.config import Settings
 from wave_tui.db import (
     CommandRepository,
     Database,
@@ -56,11 +56,6 @@ SLOW_S = 120.0
 @pytest.fixture
 async def bus(database: Database) -> EventBus:
     return EventBus(database)
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(data_dir=tmp_path / "data")
 
 
 @pytest.fixture
