@@ -5,6 +5,7 @@ waiting for a decision and a story another process runs are left whole, and `wav
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -174,6 +176,33 @@ async def test_wave_vacuum_gives_the_space_back_on_sqlite_and_explains_on_postgr
     assert _bytes(after) < _bytes(before)
     # The WAL is folded into the file and emptied.
     assert _wal_size(path) == 0
+
+
+async def test_wave_stats_shows_the_size_and_the_graph_checkpoints_a_prune_removes(
+    database: Database, database_url: str
+) -> None:
+    world = await _world(database)
+
+    async def stats() -> dict[str, Any]:
+        done = await asyncio.to_thread(_wave, database_url, "stats", "--json")
+        assert done.returncode == 0, done.stderr
+        return dict(json.loads(done.stdout))
+
+    async with database.session(readonly=True) as db:
+        stored = await db.scalar(select(func.count()).select_from(graph_checkpoints))
+    before = await stats()
+    assert before["graph_checkpoints"] == stored > 0
+    assert before["size_bytes"] > 100_000  # the world's checkpoints are well over that
+    (pruned,) = await prune_sessions(database, session_id=world.session_id, keep_latest=1)
+
+    after = await stats()
+    assert after["graph_checkpoints"] == stored - pruned.report.checkpoints
+    human = await asyncio.to_thread(_wave, database_url, "stats")
+    assert f"(graph checkpoints {after['graph_checkpoints']:,})" in human.stdout
+    assert "size  " in human.stdout
+    if database.sqlite_path is not None:
+        await asyncio.to_thread(_wave, database_url, "vacuum")
+        assert (await stats())["size_bytes"] < after["size_bytes"]
 
 
 def _wal_size(path: Path) -> int:

@@ -15,9 +15,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from wave_tui import __version__
+from wave_tui.checkpoint.tables import graph_checkpoints
 from wave_tui.cli_common import PROG, Parser, add_follow_options, fail, lazy, output_closed
 from wave_tui.config import display_url, load_settings
 from wave_tui.db import Database, SessionRepository, WaveSession
@@ -126,19 +128,34 @@ async def _resumable_sessions(database: Database, *, as_json: bool) -> None:
 async def cmd_stats(database: Database, args: argparse.Namespace) -> None:
     async with database.session(readonly=True) as db:
         stats = await SessionRepository(db).statistics()
-    report = {"database": database.display_url, **asdict(stats)}
+        graph = await db.scalar(select(func.count()).select_from(graph_checkpoints))
+    size = await database.size_bytes()
+    report = {
+        "database": database.display_url,
+        "size_bytes": size,
+        **asdict(stats),
+        "graph_checkpoints": graph or 0,
+    }
     if args.json:
         _print_json(report)
         return
     print(f"database            {report['database']}")
+    print(f"size                {_size(size)}  (wave prune and wave vacuum make it smaller)")
     print(f"sessions            {stats.sessions}{_counts(stats.sessions_by_status)}")
     print(f"stories             {stats.stories}{_counts(stats.stories_by_status)}")
     print(f"resumable sessions  {stats.resumable_sessions}")
     print(f"tokens used         {stats.total_tokens:,}")
     print(f"cost                ${stats.total_cost_usd:.2f}")
-    print(f"checkpoints         {stats.checkpoints:,}")
+    print(f"checkpoints         {stats.checkpoints:,}  (graph checkpoints {graph or 0:,})")
     print(f"events              {stats.events:,}")
     print(f"pending escalations {stats.pending_escalations}")
+
+
+def _size(size: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} B"
 
 
 async def cmd_db_upgrade(database: Database, args: argparse.Namespace) -> None:

@@ -123,6 +123,16 @@ class Database:
                 lambda sync: MigrationContext.configure(sync).get_current_revision()
             )
 
+    async def size_bytes(self) -> int:
+        """What the database takes on disk: the SQLite file and its WAL, or PostgreSQL's
+        `pg_database_size` of the current database."""
+        if (path := self.sqlite_path) is not None:
+            files = (path, path.with_name(path.name + "-wal"))
+            return sum(file.stat().st_size for file in files if file.exists())
+        async with self.session(readonly=True) as db:
+            size = await db.scalar(text("SELECT pg_database_size(current_database())"))
+        return int(size or 0)
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 
