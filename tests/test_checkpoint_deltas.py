@@ -21,6 +21,7 @@ from wave_tui.checkpoint.deltas import FULL_COPY_EVERY
 from wave_tui.checkpoint.loading import BrokenChain
 from wave_tui.checkpoint.tables import graph_blobs, graph_checkpoints
 from wave_tui.db import Database
+from wave_tui.errors import EXIT_OPERATIONAL, WaveError
 
 NODES = 5
 
@@ -267,8 +268,11 @@ async def test_a_missing_link_in_a_chain_is_reported_not_read_as_a_shorter_list(
     middle = sorted(row.version for row in rows if row.base_version is not None)[3]
     async with database.session() as session:
         await session.execute(delete(graph_blobs).where(graph_blobs.c.version == middle))
-    with pytest.raises(BrokenChain, match="missing"):
+    with pytest.raises(BrokenChain, match="missing") as raised:
         await saver.aget_tuple(_config("b"))
+    # An operational failure: a story that meets it fails on the record, the CLI exits 1.
+    assert isinstance(raised.value, WaveError)
+    assert raised.value.exit_code == EXIT_OPERATIONAL
 
 
 async def test_downgrading_rewrites_deltas_as_full_copies(database: Database) -> None:

@@ -1,5 +1,5 @@
-"""The SQLite writer thread: group commits that isolate a bad put, cancellation, idling, and a
-connection that cannot open."""
+"""The saver's SQLite threads: group commits that isolate a bad put, cancellation, idling, a
+connection that cannot open, and sqlite3's failures turned into wave's operational errors."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from wave_tui.checkpoint import WAVECheckpointSaver
 from wave_tui.checkpoint import writer as writer_module
 from wave_tui.checkpoint.writer import SqliteWriter
+from wave_tui.config import sqlite_url
+from wave_tui.db import Database
+from wave_tui.errors import EXIT_OPERATIONAL, DatabaseError
 
 INSERT = "INSERT INTO notes (id, body) VALUES (:id, :body)"
 
@@ -56,7 +60,8 @@ async def test_puts_committed_together_fail_alone(
 
     failures = [n for n, result in enumerate(results) if isinstance(result, BaseException)]
     assert failures == [7]
-    assert isinstance(results[7], sqlite3.IntegrityError)
+    assert isinstance(results[7], DatabaseError)
+    assert isinstance(results[7].__cause__, sqlite3.IntegrityError)
     assert _ids(path) == [n for n in range(20) if n != 7]
     # One group of the queued puts failed as a whole, then each was retried alone.
     assert max(sizes) > 1
@@ -65,7 +70,7 @@ async def test_puts_committed_together_fail_alone(
 
 async def test_a_put_is_all_or_nothing(path: Path) -> None:
     writer = SqliteWriter(path)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(DatabaseError, match="NOT NULL constraint failed"):
         await writer.write(
             [(INSERT, [{"id": 1, "body": "a"}]), (INSERT, [{"id": 2, "body": None}])]
         )
@@ -103,6 +108,35 @@ async def test_a_file_that_cannot_be_opened_fails_the_write_instead_of_hanging(
     tmp_path: Path,
 ) -> None:
     writer = SqliteWriter(tmp_path / "missing" / "dir" / "w.db")
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(DatabaseError, match=r"cannot write checkpoints to .*unable to open"):
         await writer.write([(INSERT, [{"id": 1, "body": "x"}])])
     assert writer._thread is None
+
+
+async def test_a_write_locked_past_the_busy_timeout_is_an_operational_error(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer_module, "SQLITE_BUSY_TIMEOUT_S", 0.1)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(DatabaseError, match="database is locked") as raised:
+            await SqliteWriter(path).write([(INSERT, [{"id": 1, "body": "x"}])])
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert raised.value.exit_code == EXIT_OPERATIONAL
+    assert _ids(path) == []
+
+
+async def test_a_read_the_file_cannot_answer_is_an_operational_error(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()  # a SQLite file without wave's tables
+    database = Database(sqlite_url(empty))
+    try:
+        with pytest.raises(DatabaseError, match=r"cannot read checkpoints from .*no such table"):
+            await WAVECheckpointSaver(database).aget_tuple(
+                {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+            )
+    finally:
+        await database.dispose()

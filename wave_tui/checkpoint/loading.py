@@ -21,6 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from wave_tui.checkpoint.deltas import MSGPACK, array_header, make_array
 from wave_tui.checkpoint.tables import graph_blobs, graph_writes
+from wave_tui.errors import DatabaseError
 
 # (thread_id, checkpoint_ns, checkpoint_id)
 RowKey = tuple[str, str, str]
@@ -34,8 +35,9 @@ Execute = Callable[[Select[Any], Mapping[str, Any]], Sequence[Any]]
 WHOLE_THREAD_AT = 64
 
 
-class BrokenChain(ValueError):
-    """A delta's base version is missing: the stored value cannot be rebuilt."""
+class BrokenChain(DatabaseError):
+    """A delta's base version is missing: the stored value cannot be rebuilt. An operational
+    failure (the database lost rows), never read as a shorter list."""
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from wave_tui.db.engine import SQLITE_BUSY_TIMEOUT_S, Database
+from wave_tui.errors import DatabaseError
 
 T = TypeVar("T")
 # Runs a statement with its parameters, returns its rows (as loading.Execute).
@@ -57,7 +58,10 @@ class SqliteReader:
 
     async def read(self, work: Callable[[Execute], T]) -> T:
         """Run `work(execute)` on a worker thread inside one read transaction."""
-        return await asyncio.to_thread(self._read, work)
+        try:
+            return await asyncio.to_thread(self._read, work)
+        except sqlite3.Error as error:  # as SQLAlchemy's would be: an operational failure
+            raise DatabaseError(f"cannot read checkpoints from {self.path}: {error}") from error
 
     def _read(self, work: Callable[[Execute], T]) -> T:
         connection = self._connection()

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from wave_tui.db.engine import SQLITE_BUSY_TIMEOUT_S, Database
+from wave_tui.errors import DatabaseError
 
 # (SQL, rows for executemany)
 Statement = tuple[str, Sequence[Sequence[Any] | Mapping[str, Any]]]
@@ -94,7 +95,10 @@ class SqliteWriter:
                 )
                 self._thread.start()
         # A cancelled caller does not cancel the commit: a put is all or nothing either way.
-        await asyncio.shield(job.future)
+        try:
+            await asyncio.shield(job.future)
+        except sqlite3.Error as error:  # locked past the busy timeout, disk full, unwritable
+            raise DatabaseError(f"cannot write checkpoints to {self.path}: {error}") from error
 
     def _serve(self) -> None:
         try:
