@@ -1,0 +1,73 @@
+"""A checkpoint store that fails in the middle of a run (a write locked out past the busy
+timeout, a disk that fills): the story it happened to fails on the record, the others go on,
+and the session ends with a status instead of a traceback. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.board_helpers import new_session
+from tests.engine_helpers import cto_turn, dev_turns, pm_turn, write_script
+from wave_tui.checkpoint import WAVECheckpointSaver
+from wave_tui.config import Settings
+from wave_tui.db import Database, StoryExecutionRepository, WaveStoryExecution
+from wave_tui.domain.enums import SessionStatus, StoryStatus
+from wave_tui.engine.events import EventBus
+from wave_tui.engine.runner import SessionRunner
+from wave_tui.errors import DatabaseError
+from wave_tui.llm import ReplayProvider, ReplayScript
+
+FAILURE = "cannot write checkpoints to wave.db: database or disk is full"
+
+
+async def test_a_failed_checkpoint_write_fails_its_story_on_the_record_and_the_others_go_on(
+    database: Database, tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bus = EventBus(database)
+    session_id = await new_session(bus, tmp_path, "S-1", "S-2")
+    async with database.session(readonly=True) as db:
+        rows = {
+            r.story_id: r for r in await StoryExecutionRepository(db).list_by_session(session_id)
+        }
+    conversations = {
+        f"{story}/{agent}/1": turns
+        for story, module in (("S-1", "double"), ("S-2", "twice"))
+        for agent, turns in (
+            ("pm", pm_turn()), ("dev", dev_turns("x * 2", module=module)), ("cto", cto_turn()),
+        )
+    }  # fmt: skip
+    script = write_script(tmp_path / "script.yaml", conversations)
+    put = WAVECheckpointSaver.aput
+    puts = {"S-1": 0}
+
+    async def failing_for_s1(self: WAVECheckpointSaver, config: Any, *args: Any) -> Any:
+        if config["configurable"]["thread_id"] == str(rows["S-1"].id):
+            puts["S-1"] += 1
+            if puts["S-1"] == 4:  # a few steps in
+                raise DatabaseError(FAILURE)
+        return await put(self, config, *args)
+
+    monkeypatch.setattr(WAVECheckpointSaver, "aput", failing_for_s1)
+    provider = ReplayProvider(ReplayScript.load(script))
+    runner = SessionRunner(bus, session_id, provider=provider, settings=settings)
+
+    assert await runner.start() is SessionStatus.FAILED
+
+    async with database.session(readonly=True) as db:
+        after = {
+            r.story_id: r for r in await StoryExecutionRepository(db).list_by_session(session_id)
+        }
+    assert after["S-1"].status is StoryStatus.FAILED
+    assert after["S-1"].error == FAILURE
+    assert after["S-1"].lease_owner is None
+    assert after["S-2"].status is StoryStatus.COMPLETE
+
+
+async def _stories(database: Database, session_id: uuid.UUID) -> dict[str, WaveStoryExecution]:
+    async with database.session(readonly=True) as db:
+        rows = await StoryExecutionRepository(db).list_by_session(session_id)
+    return {row.story_id: row for row in rows}
