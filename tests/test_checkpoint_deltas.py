@@ -14,7 +14,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
-from sqlalchemy import delete, event, func, select
+from sqlalchemy import delete, event, func, select, update
 
 from wave_tui.checkpoint import WAVECheckpointSaver, reader
 from wave_tui.checkpoint.deltas import FULL_COPY_EVERY
@@ -273,6 +273,43 @@ async def test_a_missing_link_in_a_chain_is_reported_not_read_as_a_shorter_list(
     # An operational failure: a story that meets it fails on the record, the CLI exits 1.
     assert isinstance(raised.value, WaveError)
     assert raised.value.exit_code == EXIT_OPERATIONAL
+
+
+async def test_a_chain_that_loops_is_reported_not_followed_forever(database: Database) -> None:
+    saver = WAVECheckpointSaver(database)
+    await _run(saver, "loop", 3)
+    rows = await _blob_rows(database, "loop", "messages")
+    first, second = sorted(row.version for row in rows if row.base_version is not None)[:2]
+    async with database.session() as session:
+        # The older delta now extends the newer one, which extends it: a cycle.
+        await session.execute(
+            update(graph_blobs)
+            .where(
+                graph_blobs.c.thread_id == "loop",
+                graph_blobs.c.channel == "messages",
+                graph_blobs.c.version == first,
+            )
+            .values(base_version=second)
+        )
+    with pytest.raises(BrokenChain, match="the chain loops"):
+        async for _ in WAVECheckpointSaver(database).alist(_config("loop")):
+            pass
+
+
+async def test_a_full_value_damaged_into_a_delta_without_its_chain_is_reported(
+    database: Database,
+) -> None:
+    saver = WAVECheckpointSaver(database)
+    await _run(saver, "odd", 2)
+    async with database.session() as session:
+        # "code" is stored whole; this row now claims to extend a version nobody wrote.
+        await session.execute(
+            update(graph_blobs)
+            .where(graph_blobs.c.thread_id == "odd", graph_blobs.c.channel == "code")
+            .values(base_version="0000-nowhere")
+        )
+    with pytest.raises(BrokenChain, match="0000-nowhere, which is missing"):
+        await WAVECheckpointSaver(database).aget_tuple(_config("odd"))
 
 
 async def test_downgrading_rewrites_deltas_as_full_copies(database: Database) -> None:

@@ -88,6 +88,7 @@ class TupleLoader:
                 (*key[:3], row.anchor_version)
                 for key in keys
                 if (row := fetched.blobs.get(key)) is not None
+                and row.anchor_version is not None
                 and not _whole_chain(fetched.blobs, key)
             }
         )
@@ -222,6 +223,11 @@ class _Values:
                     f"checkpoint blob {key[2]}@{key[3]} of thread {key[0]} extends "
                     f"{base}, which is missing"
                 )
+            if base_key in chain:
+                raise BrokenChain(
+                    f"checkpoint blob {key[2]}@{key[3]} of thread {key[0]} extends "
+                    f"{base}, which extends it back: the chain loops"
+                )
             chain.append(base_key)
         if not self.every_link and (joined := self._joined(chain)) is not None:
             self.decoded[key] = joined
@@ -251,8 +257,12 @@ class _Values:
 
 
 def _whole_chain(rows: dict[BlobKey, Any], key: BlobKey) -> bool:
-    """Whether `rows` hold `key`'s row and every link back to its full copy."""
-    while (row := rows.get(key)) is not None:
+    """Whether `rows` hold `key`'s row and every link back to its full copy (a damaged chain
+    that loops never reaches one: it is fetched whole, and decoding says what is wrong)."""
+    for _ in range(len(rows)):
+        row = rows.get(key)
+        if row is None:
+            return False
         if row.base_version is None:
             return True
         key = (*key[:3], row.base_version)
