@@ -1,6 +1,7 @@
 """A checkpoint store that fails in the middle of a run (a write locked out past the busy
 timeout, a disk that fills): the story it happened to fails on the record, the others go on,
-and the session ends with a status instead of a traceback. On SQLite and PostgreSQL."""
+and the session ends with a status instead of a traceback; once the store works again the story
+is recovered from its last checkpoint. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from wave_tui.engine.events import EventBus
 from wave_tui.engine.runner import SessionRunner
 from wave_tui.errors import DatabaseError
 from wave_tui.llm import ReplayProvider, ReplayScript
+from wave_tui.recovery import RecoveryManager
 
 FAILURE = "cannot write checkpoints to wave.db: database or disk is full"
 
@@ -65,6 +67,20 @@ async def test_a_failed_checkpoint_write_fails_its_story_on_the_record_and_the_o
     assert after["S-1"].error == FAILURE
     assert after["S-1"].lease_owner is None
     assert after["S-2"].status is StoryStatus.COMPLETE
+
+    # Once the store works again, the story is recovered from its last checkpoint and finishes.
+    monkeypatch.undo()
+    manager = RecoveryManager(database)
+    result = await manager.recover_story(session_id, "S-1")
+    assert result["status"] == "resumed"
+    provider = ReplayProvider(ReplayScript.load(script))
+    runner = SessionRunner(
+        bus, session_id, provider=provider, settings=settings, owner=manager.owner
+    )
+    assert await runner.start() is SessionStatus.COMPLETED
+    assert (await _stories(database, session_id))["S-1"].status is StoryStatus.COMPLETE
+    # The turns answered before the failure came from the journal, not the model again.
+    assert not any(call.startswith("S-1/pm/") for call in provider.calls)
 
 
 async def _stories(database: Database, session_id: uuid.UUID) -> dict[str, WaveStoryExecution]:
