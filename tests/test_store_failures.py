@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langgraph.checkpoint.base import empty_checkpoint
+from sqlalchemy import text
 
 from tests.board_helpers import new_session
 from tests.engine_helpers import cto_turn, dev_turns, pm_turn, write_script
@@ -19,7 +21,7 @@ from wave_tui.db import Database, StoryExecutionRepository, WaveStoryExecution
 from wave_tui.domain.enums import SessionStatus, StoryStatus
 from wave_tui.engine.events import EventBus
 from wave_tui.engine.runner import SessionRunner
-from wave_tui.errors import DatabaseError
+from wave_tui.errors import EXIT_OPERATIONAL, DatabaseError
 from wave_tui.llm import ReplayProvider, ReplayScript
 from wave_tui.recovery import RecoveryManager
 
@@ -87,3 +89,26 @@ async def _stories(database: Database, session_id: uuid.UUID) -> dict[str, WaveS
     async with database.session(readonly=True) as db:
         rows = await StoryExecutionRepository(db).list_by_session(session_id)
     return {row.story_id: row for row in rows}
+
+
+async def test_the_saver_reports_a_store_it_cannot_use_as_an_operational_error(
+    database: Database,
+) -> None:
+    saver = WAVECheckpointSaver(database)
+    config: Any = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+    stored = await saver.aput(config, empty_checkpoint(), {"source": "input", "step": -1}, {})
+    async with database.session() as db:
+        await db.execute(text("DROP TABLE wave_graph_writes"))
+
+    with pytest.raises(DatabaseError, match="cannot write checkpoints to ") as written:
+        await saver.aput_writes(stored, [("messages", ["hello"])], "task-1")
+    async with database.session() as db:
+        await db.execute(text("DROP TABLE wave_graph_blobs"))
+    with pytest.raises(DatabaseError, match="cannot read checkpoints from ") as read:
+        await saver.aget_tuple(config)
+
+    for raised in (written, read):
+        message = str(raised.value)
+        assert "wave_graph_" in message  # the driver's words: which table is missing
+        assert "\n" not in message
+        assert raised.value.exit_code == EXIT_OPERATIONAL

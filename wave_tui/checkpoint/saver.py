@@ -12,8 +12,6 @@ LangGraph makes them.
 
 from __future__ import annotations
 
-import functools
-import json
 import random
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
@@ -33,9 +31,9 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from sqlalchemy import Select, Table, bindparam, delete, literal, select, tuple_, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
 
 from wave_tui.checkpoint.deltas import BlobPlan, DeltaEncoder
 from wave_tui.checkpoint.loading import (
@@ -50,9 +48,9 @@ from wave_tui.checkpoint.pruning import PruneReport, prune_thread
 from wave_tui.checkpoint.reader import reader_for
 from wave_tui.checkpoint.sync import SyncBridge
 from wave_tui.checkpoint.tables import graph_blobs, graph_checkpoints, graph_writes
-from wave_tui.checkpoint.writer import writer_for
+from wave_tui.checkpoint.writer import upsert, writer_for
 from wave_tui.db.engine import Database
-from wave_tui.errors import UserError
+from wave_tui.errors import DatabaseError, UserError
 
 T = TypeVar("T")
 # Row-value IN lists are split so no statement nears the drivers' bind-parameter limits.
@@ -163,10 +161,15 @@ class WAVECheckpointSaver(SyncBridge):
         """`work(execute)` inside one read transaction: a single hop to a thread on SQLite."""
         if self._reader is not None:
             return await self._reader.read(work)
-        async with self.database.session(readonly=True) as session:
-            return await session.run_sync(
-                lambda sync: work(lambda query, params: sync.execute(query, params).all())
-            )
+        try:
+            async with self.database.session(readonly=True) as session:
+                return await session.run_sync(
+                    lambda sync: work(lambda query, params: sync.execute(query, params).all())
+                )
+        except SQLAlchemyError as error:  # as on SQLite: the story fails, the CLI says one line
+            raise DatabaseError(
+                f"cannot read checkpoints from {self.database.display_url}: {_first_line(error)}"
+            ) from error
 
     def _loader(self) -> TupleLoader:
         return TupleLoader(self.serde, KEY_CHUNK)
@@ -278,12 +281,17 @@ class WAVECheckpointSaver(SyncBridge):
         upserts = [upsert for upsert in upserts if upsert[2]]
         if self._writer is not None:
             await self._writer.write(
-                [(_sqlite_sql(table, tuple(update)), _raw(rows)) for table, update, rows in upserts]
+                [upsert(table, tuple(update), rows) for table, update, rows in upserts]
             )
             return
-        async with self.database.session() as session:
-            for table, update, rows in upserts:
-                await session.execute(self._upsert(table, update), rows)
+        try:
+            async with self.database.session() as session:
+                for table, update, rows in upserts:
+                    await session.execute(self._upsert(table, update), rows)
+        except SQLAlchemyError as error:
+            raise DatabaseError(
+                f"cannot write checkpoints to {self.database.display_url}: {_first_line(error)}"
+            ) from error
 
     def _upsert(self, table: Any, update: Sequence[str]) -> Any:
         """INSERT ... ON CONFLICT (primary key) DO NOTHING, or DO UPDATE the `update` columns."""
@@ -408,26 +416,10 @@ _CHECKPOINT = select(graph_checkpoints).where(
 )
 
 
-@functools.cache
-def _sqlite_sql(table: Table, update: tuple[str, ...]) -> str:
-    """The upsert as SQLite SQL with named parameters, for the writer thread's executemany."""
-    statement = sqlite_insert(table)
-    if update:
-        statement = statement.on_conflict_do_update(
-            index_elements=list(table.primary_key.columns),
-            set_={name: statement.excluded[name] for name in update},
-        )
-    else:
-        statement = statement.on_conflict_do_nothing()
-    dialect = sqlite_dialect(paramstyle="named")
-    return str(statement.compile(dialect=dialect, column_keys=[c.name for c in table.columns]))
-
-
-def _raw(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows as sqlite3 takes them: JSON columns as text, as SQLAlchemy's JSON type writes them."""
-    if rows and "metadata" in rows[0]:
-        return [{**row, "metadata": json.dumps(row["metadata"])} for row in rows]
-    return rows
+def _first_line(error: SQLAlchemyError) -> str:
+    """The driver's own message, without SQLAlchemy's statement and parameters."""
+    original = getattr(error, "orig", None) or error
+    return (str(original).strip().splitlines() or [type(original).__name__])[0]
 
 
 def _scope(config: RunnableConfig | None) -> Scope | None:

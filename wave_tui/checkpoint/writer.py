@@ -15,6 +15,8 @@ fails, each put is retried alone, so one bad put never fails another.
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import os
 import queue
 import sqlite3
@@ -24,6 +26,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from wave_tui.db.engine import SQLITE_BUSY_TIMEOUT_S, Database
 from wave_tui.errors import DatabaseError
@@ -171,3 +177,30 @@ def _transaction(connection: sqlite3.Connection, statements: list[Statement]) ->
         connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
+
+
+def upsert(table: Table, update: tuple[str, ...], rows: list[dict[str, Any]]) -> Statement:
+    """INSERT ... ON CONFLICT DO NOTHING (or DO UPDATE the `update` columns) of `rows` into
+    `table`, as this thread executes it: SQLite SQL with named parameters, JSON as text."""
+    return _upsert_sql(table, update), _raw(rows)
+
+
+@functools.cache
+def _upsert_sql(table: Table, update: tuple[str, ...]) -> str:
+    statement = sqlite_insert(table)
+    if update:
+        statement = statement.on_conflict_do_update(
+            index_elements=list(table.primary_key.columns),
+            set_={name: statement.excluded[name] for name in update},
+        )
+    else:
+        statement = statement.on_conflict_do_nothing()
+    dialect = sqlite_dialect(paramstyle="named")
+    return str(statement.compile(dialect=dialect, column_keys=[c.name for c in table.columns]))
+
+
+def _raw(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows as sqlite3 takes them: JSON columns as text, as SQLAlchemy's JSON type writes them."""
+    if rows and "metadata" in rows[0]:
+        return [{**row, "metadata": json.dumps(row["metadata"])} for row in rows]
+    return rows
