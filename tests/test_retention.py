@@ -212,4 +212,4 @@ def _wal_size(path: Path) -> int:
 
 def _bytes(text: str) -> float:
     number, unit = text.split()
-    return float(number) * {"KB": 1e3, "MB": 1e6}[unit]
+    return float(number) * {"B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9}[unit]

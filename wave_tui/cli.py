@@ -20,11 +20,19 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from wave_tui import __version__
 from wave_tui.checkpoint.tables import graph_checkpoints
-from wave_tui.cli_common import PROG, Parser, add_follow_options, fail, lazy, output_closed
+from wave_tui.cli_common import (
+    PROG,
+    Parser,
+    add_follow_options,
+    fail,
+    human_size,
+    lazy,
+    output_closed,
+)
 from wave_tui.config import display_url, load_settings
 from wave_tui.db import Database, SessionRepository, WaveSession
 from wave_tui.db.types import utcnow
-from wave_tui.errors import EXIT_OPERATIONAL, UserError, WaveError
+from wave_tui.errors import EXIT_OPERATIONAL, UserError, WaveError, first_line
 from wave_tui.logs import setup_logging
 
 Command = Callable[[Database, argparse.Namespace], Awaitable[int | None]]
@@ -45,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WaveError as exc:
         return fail(str(exc), exc.exit_code)
     except SQLAlchemyError as exc:
-        return fail(f"database error: {_first_line(exc)}", EXIT_OPERATIONAL)
+        return fail(f"database error: {first_line(exc)}", EXIT_OPERATIONAL)
     except BrokenPipeError:
         return output_closed()
     except OSError as exc:
@@ -66,11 +74,6 @@ async def _run(url: Any, command: Command, args: argparse.Namespace) -> int:
         return await command(database, args) or 0
     finally:
         await database.dispose()
-
-
-def _first_line(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None) or exc
-    return (str(orig).strip().splitlines() or [type(orig).__name__])[0]
 
 
 # -- commands -------------------------------------------------------------------------------
@@ -140,7 +143,7 @@ async def cmd_stats(database: Database, args: argparse.Namespace) -> None:
         _print_json(report)
         return
     print(f"database            {report['database']}")
-    print(f"size                {_size(size)}  (wave prune and wave vacuum make it smaller)")
+    print(f"size                {human_size(size)}  (wave prune and wave vacuum make it smaller)")
     print(f"sessions            {stats.sessions}{_counts(stats.sessions_by_status)}")
     print(f"stories             {stats.stories}{_counts(stats.stories_by_status)}")
     print(f"resumable sessions  {stats.resumable_sessions}")
@@ -149,13 +152,6 @@ async def cmd_stats(database: Database, args: argparse.Namespace) -> None:
     print(f"checkpoints         {stats.checkpoints:,}  (graph checkpoints {graph or 0:,})")
     print(f"events              {stats.events:,}")
     print(f"pending escalations {stats.pending_escalations}")
-
-
-def _size(size: int) -> str:
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
-        if size >= scale:
-            return f"{size / scale:.1f} {unit}"
-    return f"{size} B"
 
 
 async def cmd_db_upgrade(database: Database, args: argparse.Namespace) -> None:

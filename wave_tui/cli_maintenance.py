@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from wave_tui.checkpoint.pruning import PruneReport
+from wave_tui.cli_common import human_size
 from wave_tui.config import Settings
 from wave_tui.db import Database
 from wave_tui.db.engine import SQLITE_BUSY_TIMEOUT_S
@@ -83,12 +84,8 @@ def _line(verb: str, result: SessionPrune) -> str:
 def _counts(report: PruneReport) -> str:
     return (
         f"{report.checkpoints:,} checkpoints, {report.writes:,} writes, {report.blobs:,} blobs "
-        f"({_mb(report.blob_bytes)})"
+        f"({human_size(report.blob_bytes)})"
     )
-
-
-def _mb(size: int) -> str:
-    return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.1f} KB"
 
 
 async def cmd_vacuum(database: Database, args: argparse.Namespace) -> None:
@@ -96,7 +93,7 @@ async def cmd_vacuum(database: Database, args: argparse.Namespace) -> None:
     if path is None:
         print("PostgreSQL reclaims space itself (autovacuum): nothing to do")
         return
-    before = _size(path)
+    before = await database.size_bytes()
     await database.dispose()  # this process's own connections must not hold the file
     try:
         await asyncio.to_thread(_vacuum, path)
@@ -106,7 +103,8 @@ async def cmd_vacuum(database: Database, args: argparse.Namespace) -> None:
                 f"the database {path} is busy (a run is writing to it): try again when it is idle"
             ) from None
         raise WaveError(f"vacuum of {path} failed: {problem}") from None
-    print(f"vacuumed {path}: {_mb(before)} -> {_mb(_size(path))}")
+    after = await database.size_bytes()  # the file alone: it needs no connection
+    print(f"vacuumed {path}: {human_size(before)} -> {human_size(after)}")
 
 
 def _vacuum(path: Path) -> None:
@@ -119,8 +117,3 @@ def _vacuum(path: Path) -> None:
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         connection.close()
-
-
-def _size(path: Path) -> int:
-    files = [path, path.with_name(path.name + "-wal")]
-    return sum(file.stat().st_size for file in files if file.exists())

@@ -6,6 +6,13 @@ EXIT_USAGE = 2
 EXIT_OPERATIONAL = 1
 
 
+def first_line(error: BaseException) -> str:
+    """The first line of what went wrong: a driver's own message (`orig`) when a database
+    library wrapped it, without the statement and parameters the wrapper appends."""
+    original = getattr(error, "orig", None) or error
+    return (str(original).strip().splitlines() or [type(original).__name__])[0]
+
+
 class WaveError(Exception):
     """Base of every error wave_tui raises on purpose. `exit_code` is what the CLI exits with."""
 

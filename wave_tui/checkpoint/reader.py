@@ -18,7 +18,7 @@ import sqlite3
 import threading
 import weakref
 from collections import namedtuple
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,12 +26,11 @@ from sqlalchemy import Select
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from wave_tui.checkpoint.loading import Execute
 from wave_tui.db.engine import SQLITE_BUSY_TIMEOUT_S, Database
 from wave_tui.errors import DatabaseError
 
 T = TypeVar("T")
-# Runs a statement with its parameters, returns its rows (as loading.Execute).
-Execute = Callable[[Select[Any], Mapping[str, Any]], Sequence[Any]]
 
 # Columns stored as JSON text that the rows must carry decoded, as SQLAlchemy's JSON type does.
 JSON_COLUMNS = frozenset({"metadata"})

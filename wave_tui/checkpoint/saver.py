@@ -50,7 +50,7 @@ from wave_tui.checkpoint.sync import SyncBridge
 from wave_tui.checkpoint.tables import graph_blobs, graph_checkpoints, graph_writes
 from wave_tui.checkpoint.writer import upsert, writer_for
 from wave_tui.db.engine import Database
-from wave_tui.errors import DatabaseError, UserError
+from wave_tui.errors import DatabaseError, UserError, first_line
 
 T = TypeVar("T")
 # Row-value IN lists are split so no statement nears the drivers' bind-parameter limits.
@@ -168,7 +168,7 @@ class WAVECheckpointSaver(SyncBridge):
                 )
         except SQLAlchemyError as error:  # as on SQLite: the story fails, the CLI says one line
             raise DatabaseError(
-                f"cannot read checkpoints from {self.database.display_url}: {_first_line(error)}"
+                f"cannot read checkpoints from {self.database.display_url}: {first_line(error)}"
             ) from error
 
     def _loader(self) -> TupleLoader:
@@ -278,7 +278,7 @@ class WAVECheckpointSaver(SyncBridge):
 
     async def _write(self, upserts: list[Upsert]) -> None:
         """The upserts (table, columns to update on conflict, rows) in one transaction."""
-        upserts = [upsert for upsert in upserts if upsert[2]]
+        upserts = [each for each in upserts if each[2]]  # tables with rows to write
         if self._writer is not None:
             await self._writer.write(
                 [upsert(table, tuple(update), rows) for table, update, rows in upserts]
@@ -290,7 +290,7 @@ class WAVECheckpointSaver(SyncBridge):
                     await session.execute(self._upsert(table, update), rows)
         except SQLAlchemyError as error:
             raise DatabaseError(
-                f"cannot write checkpoints to {self.database.display_url}: {_first_line(error)}"
+                f"cannot write checkpoints to {self.database.display_url}: {first_line(error)}"
             ) from error
 
     def _upsert(self, table: Any, update: Sequence[str]) -> Any:
@@ -414,12 +414,6 @@ _LATEST = (
 _CHECKPOINT = select(graph_checkpoints).where(
     *_IN_THREAD, graph_checkpoints.c.checkpoint_id == bindparam("checkpoint_id")
 )
-
-
-def _first_line(error: SQLAlchemyError) -> str:
-    """The driver's own message, without SQLAlchemy's statement and parameters."""
-    original = getattr(error, "orig", None) or error
-    return (str(original).strip().splitlines() or [type(original).__name__])[0]
 
 
 def _scope(config: RunnableConfig | None) -> Scope | None:
