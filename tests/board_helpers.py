@@ -10,11 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.engine_helpers import (
-    cto_turn,
-    dev_turns,
     make_project,
-    pm_turn,
-    write_script,
     write_story,
 )
 from wave_tui.db import (
@@ -56,16 +52,6 @@ async def new_session(bus: EventBus, tmp_path: Path, *story_ids: str) -> uuid.UU
         story_budget_usd=Decimal("2"),
         autonomy=AutonomyLevel.L3,
     )
-
-
-def first_time_right(tmp_path: Path) -> Path:
-    """A replay script in which S-1 passes QA on the first attempt."""
-    conversations = {
-        "S-1/pm/1": pm_turn(),
-        "S-1/dev/1": dev_turns("x * 2"),
-        "S-1/cto/1": cto_turn(),
-    }
-    return write_script(tmp_path / "script.yaml", conversations)
 
 
 class HandRun:

@@ -14,6 +14,7 @@ import pytest
 from tests.postgres import PostgresServer, find_bindir
 from wave_tui.config import Settings, load_settings
 from wave_tui.db import Database
+from wave_tui.engine.events import EventBus
 
 TEMPLATE = "wave_template"
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -92,6 +93,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     with _own_database(request.getfixturevalue("postgres_server"), TEMPLATE) as url:
         yield url
+
+
+@pytest.fixture
+def bus(database: Database) -> EventBus:
+    """The EventBus on the test's database (SQLite and PostgreSQL)."""
+    return EventBus(database)
 
 
 @pytest.fixture

@@ -72,3 +72,13 @@ def write_script(path: Path, conversations: dict[str, list[dict[str, Any]]]) -> 
         yaml.safe_dump({"version": 1, "model": "claude-sonnet-4-6", "conversations": conversations})
     )
     return path
+
+
+def first_time_right(tmp_path: Path) -> Path:
+    """A replay script in which S-1 passes QA on the first attempt."""
+    conversations = {
+        "S-1/pm/1": pm_turn(),
+        "S-1/dev/1": dev_turns("x * 2"),
+        "S-1/cto/1": cto_turn(),
+    }
+    return write_script(tmp_path / "script.yaml", conversations)

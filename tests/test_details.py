@@ -13,9 +13,9 @@ from sqlalchemy import update
 
 from tests.board_helpers import (
     HandRun,
-    first_time_right,
     new_session,
 )
+from tests.engine_helpers import first_time_right
 from wave_tui.config import Settings
 from wave_tui.db import (
     CheckpointRepository,

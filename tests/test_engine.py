@@ -18,6 +18,7 @@ from sqlalchemy import update
 from tests.engine_helpers import (
     cto_turn,
     dev_turns,
+    first_time_right,
     make_project,
     pm_turn,
     write_script,
@@ -88,16 +89,6 @@ def _runner(
 ) -> tuple[SessionRunner, ReplayProvider]:
     provider = ReplayProvider(ReplayScript.load(script))
     return SessionRunner(bus, session_id, provider=provider, settings=settings), provider
-
-
-def _first_time_right(tmp_path: Path) -> Path:
-    """A script in which the story passes QA on the first attempt."""
-    conversations = {
-        "S-1/pm/1": pm_turn(),
-        "S-1/dev/1": dev_turns("x * 2"),
-        "S-1/cto/1": cto_turn(),
-    }
-    return write_script(tmp_path / "script.yaml", conversations)
 
 
 def _pytest(project: Path) -> subprocess.CompletedProcess[str]:
@@ -233,7 +224,7 @@ async def test_a_held_story_resumes_from_its_thread_without_rerunning_finished_n
     bus: EventBus, tmp_path: Path, settings: Settings
 ) -> None:
     story = write_story(tmp_path / "story.yaml")
-    script = _first_time_right(tmp_path)
+    script = first_time_right(tmp_path)
     session_id, _ = await _session(bus, tmp_path, story)
     first, first_provider = _runner(bus, session_id, script, settings)
     events = bus.subscribe()
@@ -287,7 +278,7 @@ async def test_a_runner_that_loses_its_lease_stops_the_story_and_leaves_the_row_
     bus: EventBus, tmp_path: Path, settings: Settings
 ) -> None:
     story = write_story(tmp_path / "story.yaml")
-    script = _first_time_right(tmp_path)
+    script = first_time_right(tmp_path)
     session_id, _ = await _session(bus, tmp_path, story)
     slow = {**yaml.safe_load(script.read_text()), "latency_s": 0.5}  # time to notice the theft
     provider = ReplayProvider(ReplayScript.from_data(slow))
@@ -324,7 +315,7 @@ async def test_at_l2_the_merge_waits_for_an_operator_and_proceeds_when_approved(
     bus: EventBus, tmp_path: Path, settings: Settings
 ) -> None:
     story = write_story(tmp_path / "story.yaml")
-    script = _first_time_right(tmp_path)
+    script = first_time_right(tmp_path)
     session_id, project = await _session(bus, tmp_path, story, AutonomyLevel.L2)
     provider = ReplayProvider(ReplayScript.load(script))
     runner = SessionRunner(
@@ -361,7 +352,7 @@ async def test_a_headless_run_rejects_the_merge_and_holds_the_story_unmerged(
     bus: EventBus, tmp_path: Path, settings: Settings
 ) -> None:
     story = write_story(tmp_path / "story.yaml")
-    script = _first_time_right(tmp_path)
+    script = first_time_right(tmp_path)
     session_id, project = await _session(bus, tmp_path, story, AutonomyLevel.L2)
     provider = ReplayProvider(ReplayScript.load(script))
     runner = SessionRunner(
@@ -386,7 +377,7 @@ async def test_an_emergency_stop_after_gate_3_resumes_without_rerunning_finished
     bus: EventBus, tmp_path: Path, settings: Settings
 ) -> None:
     story = write_story(tmp_path / "story.yaml")
-    script = _first_time_right(tmp_path)
+    script = first_time_right(tmp_path)
     session_id, _ = await _session(bus, tmp_path, story)
     first, first_provider = _runner(bus, session_id, script, settings)
     events = bus.subscribe()
@@ -418,7 +409,7 @@ async def test_a_manual_checkpoint_points_at_the_story_s_latest_graph_checkpoint
 ) -> None:
     story = write_story(tmp_path / "story.yaml")
     session_id, _ = await _session(bus, tmp_path, story)
-    runner, _provider = _runner(bus, session_id, _first_time_right(tmp_path), settings)
+    runner, _provider = _runner(bus, session_id, first_time_right(tmp_path), settings)
     with pytest.raises(InvalidTransitionError, match="has not started"):
         await runner.manual_checkpoint("S-1", "too early")
     await runner.start()
@@ -493,7 +484,7 @@ async def test_a_completed_story_keeps_its_recovery_points_and_the_newest_checkp
         data_dir=tmp_path / "data", checkpoint_keep_latest=2, checkpoint_prune_on_complete=prune
     )
     session_id, _ = await _session(bus, tmp_path, write_story(tmp_path / "story.yaml"))
-    runner, _ = _runner(bus, session_id, _first_time_right(tmp_path), settings)
+    runner, _ = _runner(bus, session_id, first_time_right(tmp_path), settings)
     assert await runner.start() is SessionStatus.COMPLETED
 
     async with bus.database.session(readonly=True) as db:

@@ -10,7 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.board_helpers import first_time_right, new_session
+from tests.board_helpers import new_session
+from tests.engine_helpers import first_time_right
 from wave_tui.config import Settings
 from wave_tui.db import Database, EventRepository, StoryExecutionRepository
 from wave_tui.domain.enums import SessionStatus, StoryStatus

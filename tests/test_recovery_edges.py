@@ -34,7 +34,6 @@ from tests.recovery_world import (
 )
 from wave_tui.config import Settings
 from wave_tui.db import (
-    Database,
     StoryExecutionRepository,
     WaveCheckpoint,
     WaveEvent,
@@ -49,11 +48,6 @@ from wave_tui.domain.gates import Gate
 from wave_tui.engine.events import EventBus
 from wave_tui.errors import LeaseHeldError, NotFoundError, UserError
 from wave_tui.recovery.recover import StoryRecovery
-
-
-@pytest.fixture
-def bus(database: Database) -> EventBus:
-    return EventBus(database)
 
 
 async def test_a_story_merged_before_its_checkpoint_is_reconciled_not_run_again(

@@ -29,7 +29,6 @@ from tests.recovery_world import (
 from wave_tui.checkpoint.tables import graph_checkpoints
 from wave_tui.config import Settings
 from wave_tui.db import (
-    Database,
     WaveCheckpoint,
     WaveEscalation,
 )
@@ -42,11 +41,6 @@ from wave_tui.domain.enums import (
 from wave_tui.domain.gates import Gate
 from wave_tui.engine.events import EventBus
 from wave_tui.errors import NotFoundError, UserError
-
-
-@pytest.fixture
-def bus(database: Database) -> EventBus:
-    return EventBus(database)
 
 
 async def test_resume_from_last_continues_a_held_story_and_asks_only_the_remaining_turn(

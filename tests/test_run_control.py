@@ -54,11 +54,6 @@ SLOW_S = 120.0
 
 
 @pytest.fixture
-async def bus(database: Database) -> EventBus:
-    return EventBus(database)
-
-
-@pytest.fixture
 async def other_terminal(database_url: str) -> AsyncIterator[EventBus]:
     """A second connection to the same database, as another process on this machine has."""
     database = Database(database_url)
