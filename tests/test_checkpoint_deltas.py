@@ -373,11 +373,11 @@ def _counting(database: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[l
         on_execute()
         return run(*args)
 
-    monkeypatch.setattr(reader, "_execute", counted)
     engine = database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", on_execute)
-    try:
-        yield count
-    finally:
-        event.remove(engine, "before_cursor_execute", on_execute)
-        monkeypatch.setattr(reader, "_execute", run)
+    with monkeypatch.context() as patch:
+        patch.setattr(reader, "_execute", counted)
+        event.listen(engine, "before_cursor_execute", on_execute)
+        try:
+            yield count
+        finally:
+            event.remove(engine, "before_cursor_execute", on_execute)
