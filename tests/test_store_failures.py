@@ -1,7 +1,8 @@
-"""A checkpoint store that fails in the middle of a run (a write locked out past the busy
-timeout, a disk that fills): the story it happened to fails on the record, the others go on,
-and the session ends with a status instead of a traceback; once the store works again the story
-is recovered from its last checkpoint. On SQLite and PostgreSQL."""
+"""A checkpoint store that fails in the middle of a run: the story it happened to fails on the
+record, the others go on, and the session ends with a status instead of a traceback; once the
+store works again the story is recovered from its last checkpoint. The failure is injected at
+the saver as the DatabaseError it raises for a lock past the busy timeout or a full disk (the
+conversion itself is tested in test_checkpoint_writer.py and below). On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
