@@ -6,6 +6,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -186,7 +187,7 @@ async def test_dispatch_runs_a_tool_and_refuses_bad_calls_without_raising(
     assert written.ok
     assert (root / "a.txt").read_text() == "A"
 
-    bad_calls = {
+    bad_calls: dict[tuple[str, str], dict[str, Any]] = {
         ("delete_everything", "unknown tool 'delete_everything'"): {},
         ("write_file", "missing argument(s) content"): {"path": "b.txt"},
         ("write_file", "argument 'content' must be a string"): {"path": "b.txt", "content": 3},
@@ -259,7 +260,8 @@ def _alive(pid: int) -> bool:
 
 
 async def _wait_until_dead(pid: int) -> bool:
-    for _ in range(50):
+    """True as soon as the process is gone; the generous limit (30 s) only stops a hung test."""
+    for _ in range(600):
         if not _alive(pid):
             return True
         await asyncio.sleep(0.05)
