@@ -339,3 +339,55 @@ async def test_remove_deletes_the_worktree_and_optionally_the_branch(
     await worktree.remove(delete_branch=True)
     assert "wave/S-1" not in await git("branch", "--list", cwd=repo)
     assert str(worktree.path) not in await git("worktree", "list", cwd=repo)
+
+
+# Every hook git runs for the commands the engine uses, --no-verify or not.
+HOOKS = (
+    "pre-commit", "prepare-commit-msg", "commit-msg", "post-commit", "pre-merge-commit",
+    "post-merge", "post-checkout", "reference-transaction", "post-rewrite", "pre-auto-gc",
+    "post-index-change",
+)  # fmt: skip
+
+
+def _write_hooks(directory: Path, ran: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in HOOKS:
+        hook = directory / name
+        hook.write_text(f"#!/bin/sh\necho {directory.name}/{name} >> '{ran}'\nexit 0\n")
+        hook.chmod(0o755)
+
+
+async def test_the_engine_runs_no_hook_whoever_wrote_it(
+    repo: Path, root: Path, tmp_path: Path
+) -> None:
+    """The engine's own git commands are not scored, so they must not run hook code: a project
+    whose hooks live in its tree (core.hooksPath = .hooks, as husky sets up) would otherwise run
+    hooks an agent wrote in its worktree, after the merge even in the operator's checkout.
+    --no-verify alone is not enough: post-commit, post-merge, post-checkout and
+    reference-transaction still run."""
+    ran = tmp_path / "hooks-that-ran"
+    await operator_git(repo, "config", "core.hooksPath", ".hooks")
+    _write_hooks(repo / ".git" / "hooks", ran)  # the operator's own hooks: not run either
+    await operator_git(repo, "branch", "release")
+
+    story = await Worktree.open(repo, "S-1", root=root)
+    _write_hooks(story.path / ".hooks", ran)  # what an agent could write
+    await story.commit("agent work with hooks")
+    await story.remove()
+    story = await Worktree.open(repo, "S-1", root=root)  # checks the hooks out again
+    (story.path / "more.py").write_text("more = 1\n")
+    await story.commit("more work")
+    await story.merge_into_base("Merge S-1")  # into the operator's checkout of main
+    other = await Worktree.open(repo, "S-2", root=root, base_branch="release")
+    _write_hooks(other.path / ".hooks", ran)
+    await other.commit("hooks on release")
+    await other.merge_into_base("Merge S-2 into release")  # no checkout: update-ref
+    await other.reset_to_base()
+    await other.remove(delete_branch=True)
+    await story.remove(delete_branch=True)
+
+    assert (repo / ".hooks" / "post-merge").exists()  # the agent's hooks reached main
+    assert not ran.exists(), ran.read_text()
+    # The same hooks do run for the operator's own git: the check above could fail.
+    await operator_commit(repo, {"after.py": "x = 1\n"}, "operator after the merge")
+    assert "hooks/post-commit" in ran.read_text()

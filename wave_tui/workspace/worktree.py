@@ -101,7 +101,7 @@ class Worktree:
             return None
         if staged.exit_code != 1:
             raise staged.failure()
-        await git("commit", "--quiet", "--no-verify", "-m", message, cwd=self.path)
+        await git("commit", "--quiet", "-m", message, cwd=self.path)
         return (await git("rev-parse", "HEAD", cwd=self.path)).strip()
 
     async def head_if_ahead(self) -> str | None:
@@ -164,10 +164,10 @@ class Worktree:
                 "changes; commit or stash them, then approve the merge again"
             )
         merge = await run_git(
-            "merge", "--no-ff", "--no-verify", "--quiet", "-m", message, self.branch, cwd=checkout
+            "merge", "--no-ff", "--quiet", "-m", message, self.branch, cwd=checkout
         )
         if merge.exit_code != 0:
-            # An untracked file in the way, or a hook: leave the tree as it was.
+            # An untracked file in the way: leave the tree as it was.
             await run_git("merge", "--abort", cwd=checkout)
             raise merge.failure()
 
