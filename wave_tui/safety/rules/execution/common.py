@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from wave_tui.safety.context import SafetyContext
 from wave_tui.safety.findings import Finding
+from wave_tui.safety.rules.paths import split_options
 from wave_tui.safety.shell import SimpleCommand
 
 Checker = Callable[[SimpleCommand, SafetyContext], list[Finding]]
@@ -46,27 +47,14 @@ class Args:
 
 
 def split_args(args: Sequence[str], takes_value: frozenset[str] = frozenset()) -> Args:
-    options: list[str] = []
-    values: list[tuple[str, str]] = []
-    operands: list[str] = []
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg == "--":
-            operands.extend(args[i + 1 :])
-            break
-        if arg.startswith("-") and len(arg) > 1:
-            name, eq, value = arg.partition("=")
-            options.append(name)
-            if eq:
-                values.append((name, value))
-            elif arg in takes_value and i + 1 < len(args):
-                values.append((arg, args[i + 1]))
-                i += 1
-        else:
-            operands.append(arg)
-        i += 1
-    return Args(tuple(options), tuple(values), tuple(operands))
+    """`split_options` with every `-word` read as one option (`-Rf` stays `-Rf`; `has_letter`
+    looks inside it), seen as option names, given values and operands."""
+    split = split_options(args, takes_value, single_dash_words=True)
+    return Args(
+        tuple(name for name, _ in split.options),
+        tuple((name, value) for name, value in split.options if value is not None),
+        split.operands,
+    )
 
 
 def show(cmd: SimpleCommand) -> str:
