@@ -6,10 +6,9 @@ Every case goes through `evaluate_tool_call`, the way an agent's tool call does,
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
-
 import pytest
 
+from tests.safety.helpers import ALLOW, BLOCK, ESCALATE, HOME, WORKTREE, rule_ids
 from wave_tui.safety import (
     Decision,
     SafetyContext,
@@ -22,20 +21,15 @@ from wave_tui.safety import (
 from wave_tui.safety.rules import REGISTRY, execution
 from wave_tui.safety.shell import Loop, parse_command
 
-ALLOW, ESCALATE, BLOCK = Decision.ALLOW, Decision.ESCALATE, Decision.BLOCK
 CONTEXT = SafetyContext(
-    worktree=PurePosixPath("/work/tree"),
-    home=PurePosixPath("/home/dev"),
+    worktree=WORKTREE,
+    home=HOME,
     story_text="Retry failed downloads with requests; use httpx for the async client.",
 )
 
 
 def evaluate(args: dict[str, object]) -> SafetyEvaluation:
     return evaluate_tool_call("bash", args, CONTEXT, thresholds=Thresholds())
-
-
-def rule_ids(evaluation: SafetyEvaluation) -> list[str]:
-    return [finding.rule.id for finding in evaluation.findings]
 
 
 def assert_judged(command: str, decision: Decision, rule_id: str) -> None:

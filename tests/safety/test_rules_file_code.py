@@ -5,19 +5,17 @@ of the same code pass."""
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
-
 import pytest
 
-from wave_tui.safety import Decision, SafetyContext, SafetyEvaluation, evaluate_tool_call
+from tests.safety.helpers import ALLOW, BLOCK, ESCALATE, HOME, WORKTREE, rule_ids
+from wave_tui.safety import SafetyContext, SafetyEvaluation, evaluate_tool_call
 from wave_tui.safety.rules import REGISTRY, file_code, files
 
 CTX = SafetyContext(
-    worktree=PurePosixPath("/work/tree"),
-    home=PurePosixPath("/home/dev"),
+    worktree=WORKTREE,
+    home=HOME,
     allowed_hosts=("pypi.org",),
 )
-BLOCK, ESCALATE, ALLOW = Decision.BLOCK, Decision.ESCALATE, Decision.ALLOW
 INJECTION = "file.content.injection"
 UNSAFE_INPUT = "file.content.unsafe_input"
 DELETES_ALL = "file.content.deletes_all_rows"
@@ -27,10 +25,6 @@ FLASK = "from flask import request\n\n\n"
 
 def write(path: str, content: str) -> SafetyEvaluation:
     return evaluate_tool_call("write_file", {"path": path, "content": content}, CTX)
-
-
-def rule_ids(evaluation: SafetyEvaluation) -> list[str]:
-    return [f.rule.id for f in evaluation.findings]
 
 
 INJECTIONS = [

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.safety.helpers import ALLOW, BLOCK, ESCALATE, HOME, WORKTREE, rule_ids
 from wave_tui.safety import (
     Decision,
     SafetyContext,
@@ -17,7 +18,6 @@ from wave_tui.safety import (
 )
 from wave_tui.safety.rules import REGISTRY, files
 
-WORKTREE, HOME = PurePosixPath("/work/tree"), PurePosixPath("/home/dev")
 STORY = SafetyContext(
     worktree=WORKTREE,
     home=HOME,
@@ -27,7 +27,6 @@ STORY = SafetyContext(
     story_text="Add a CSV export of orders with flask; convert currencies with requests.",
 )
 OPEN = SafetyContext(worktree=WORKTREE, home=HOME)  # a story without file lists
-BLOCK, ESCALATE, ALLOW = Decision.BLOCK, Decision.ESCALATE, Decision.ALLOW
 Call = tuple[str, dict[str, Any]]
 
 # Rule ids as policies and the audit trail cite them.
@@ -104,10 +103,6 @@ def delete(path: str) -> Call:
 
 def evaluate(call: Call, ctx: SafetyContext = STORY) -> SafetyEvaluation:
     return evaluate_tool_call(call[0], call[1], ctx)
-
-
-def rule_ids(evaluation: SafetyEvaluation) -> list[str]:
-    return [f.rule.id for f in evaluation.findings]
 
 
 RISKY: list[tuple[Call, Decision, str]] = [

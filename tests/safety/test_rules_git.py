@@ -4,24 +4,12 @@ everyday commits and branches are not."""
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import PurePosixPath
 
 import pytest
 
-from wave_tui.safety import Decision, SafetyContext, SafetyEvaluation, Severity, evaluate_tool_call
+from tests.safety.helpers import ALLOW, BLOCK, CTX, ESCALATE, bash, rule_ids
+from wave_tui.safety import Decision, Severity, evaluate_tool_call
 from wave_tui.safety.rules import REGISTRY, git
-
-CTX = SafetyContext(worktree=PurePosixPath("/work/tree"), home=PurePosixPath("/home/dev"))
-BLOCK, ESCALATE, ALLOW = Decision.BLOCK, Decision.ESCALATE, Decision.ALLOW
-
-
-def bash(command: str, ctx: SafetyContext = CTX) -> SafetyEvaluation:
-    return evaluate_tool_call("bash", {"command": command}, ctx)
-
-
-def rule_ids(evaluation: SafetyEvaluation) -> list[str]:
-    return [f.rule.id for f in evaluation.findings]
-
 
 RISKY = [
     # force pushes: protected or unknown target is critical, a story branch high

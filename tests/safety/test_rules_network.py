@@ -4,30 +4,19 @@ secrets leaving the machine, metadata endpoints and reverse shells are blocked."
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import PurePosixPath
 
 import pytest
 
+from tests.safety.helpers import ALLOW, BLOCK, CTX, ESCALATE, bash, rule_ids
 from wave_tui.safety import Decision, SafetyContext, SafetyEvaluation, Severity, evaluate_tool_call
 from wave_tui.safety.rules import REGISTRY, network
 from wave_tui.safety.shell import SimpleCommand
-
-CTX = SafetyContext(worktree=PurePosixPath("/work/tree"), home=PurePosixPath("/home/dev"))
-BLOCK, ESCALATE, ALLOW = Decision.BLOCK, Decision.ESCALATE, Decision.ALLOW
-
-
-def bash(command: str, ctx: SafetyContext = CTX) -> SafetyEvaluation:
-    return evaluate_tool_call("bash", {"command": command}, ctx)
 
 
 def request(
     url: str, method: str = "GET", body: str = "", ctx: SafetyContext = CTX
 ) -> SafetyEvaluation:
     return evaluate_tool_call("http_request", {"url": url, "method": method, "body": body}, ctx)
-
-
-def rule_ids(evaluation: SafetyEvaluation) -> list[str]:
-    return [f.rule.id for f in evaluation.findings]
 
 
 RISKY_COMMANDS = [

@@ -4,28 +4,16 @@ schema additions are not, and SQL that is only text (grep, echo) is left alone."
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
-
 import pytest
 
-from wave_tui.safety import Decision, SafetyContext, SafetyEvaluation, evaluate_tool_call
+from tests.safety.helpers import ALLOW, BLOCK, CTX, ESCALATE, bash, rule_ids
+from wave_tui.safety import Decision, SafetyEvaluation, evaluate_tool_call
 from wave_tui.safety.rules import REGISTRY, sql
 from wave_tui.safety.rules.sql import split_statements
-
-CTX = SafetyContext(worktree=PurePosixPath("/work/tree"), home=PurePosixPath("/home/dev"))
-BLOCK, ESCALATE, ALLOW = Decision.BLOCK, Decision.ESCALATE, Decision.ALLOW
 
 
 def query(text: str) -> SafetyEvaluation:
     return evaluate_tool_call("sql", {"query": text}, CTX)
-
-
-def bash(command: str) -> SafetyEvaluation:
-    return evaluate_tool_call("bash", {"command": command}, CTX)
-
-
-def rule_ids(evaluation: SafetyEvaluation) -> list[str]:
-    return [f.rule.id for f in evaluation.findings]
 
 
 RISKY_QUERIES = [
