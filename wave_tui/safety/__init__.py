@@ -8,13 +8,12 @@ from wave_tui.safety.evaluation import (
     evaluate_tool_call,
 )
 from wave_tui.safety.findings import Finding, Rule
-from wave_tui.safety.guard import AllowAllGuard, Decision, SafetyGuard, ToolAction, Verdict
+from wave_tui.safety.guard import Decision, SafetyGuard, ToolAction, Verdict
 from wave_tui.safety.principles import PRINCIPLES, Category, Principle, Severity, principle
 from wave_tui.safety.shell import ParsedCommand, SimpleCommand, parse_command
 
 __all__ = [
     "PRINCIPLES",
-    "AllowAllGuard",
     "Category",
     "Decision",
     "Finding",

@@ -1,13 +1,13 @@
 """The hook every agent action passes through before it runs, and the verdict it returns.
 
-`RuleGuard` (in `rule_guard`) is the real one. `AllowAllGuard` allows everything and says so (score
-1.0, layer "none"): only tests of the engine's plumbing use it.
+`RuleGuard` (in `rule_guard`) is the one the engine runs; there is no guard that lets an action
+through unscored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -39,26 +39,45 @@ class ToolAction:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    decision: Decision
-    score: float
-    layer: str
-    violations: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
-    reason: str = ""
-    evaluation: SafetyEvaluation | None = None  # the full evaluation behind the verdict
-    tokens: int = 0  # what judging the action spent (the LLM judge), to charge to the story
-    cost_usd: Decimal = Decimal(0)
+    """The guard's answer for one action: its evaluation, read the way the agents act on it."""
+
+    evaluation: SafetyEvaluation
+
+    @property
+    def decision(self) -> Decision:
+        return self.evaluation.decision
+
+    @property
+    def score(self) -> float:
+        return self.evaluation.score
+
+    @property
+    def layer(self) -> str:
+        return self.evaluation.layer
+
+    @property
+    def reason(self) -> str:
+        return self.evaluation.reasoning
+
+    @property
+    def violations(self) -> tuple[dict[str, Any], ...]:
+        """The findings that lowered the score, each as the audit trail stores it."""
+        return tuple(f.as_dict() for f in self.evaluation.findings if f.score < 1.0)
+
+    @property
+    def tokens(self) -> int:
+        """What judging the action spent (the LLM judge), to charge to the story."""
+        judge = self.evaluation.judge
+        return judge.tokens if judge else 0
+
+    @property
+    def cost_usd(self) -> Decimal:
+        judge = self.evaluation.judge
+        return judge.cost_usd if judge else Decimal(0)
 
     def record(self) -> dict[str, Any]:
         """What the audit trail keeps of this verdict (events, escalations, agent outputs)."""
-        if self.evaluation is not None:
-            return self.evaluation.as_dict()
-        return {
-            "decision": str(self.decision),
-            "score": self.score,
-            "layer": self.layer,
-            "reasoning": self.reason,
-            "violations": [dict(v) for v in self.violations],
-        }
+        return self.evaluation.as_dict()
 
 
 class SafetyGuard(Protocol):
@@ -68,13 +87,3 @@ class SafetyGuard(Protocol):
         """This guard for one story: any model it asks (the judge) is asked through `provider`,
         the story's journaled one, so its answers are on the record and survive a crash."""
         ...
-
-
-class AllowAllGuard:
-    """Scores every action 1.0 without checking it: for tests of the engine's plumbing only."""
-
-    async def evaluate(self, action: ToolAction) -> Verdict:
-        return Verdict(Decision.ALLOW, 1.0, layer="none", reason="no safety rules installed")
-
-    def for_story(self, provider: LLMProvider) -> AllowAllGuard:
-        return self

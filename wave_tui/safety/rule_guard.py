@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -50,16 +49,7 @@ class RuleGuard:
             thresholds=self.thresholds,
             judge=self.judge,
         )
-        return Verdict(
-            evaluation.decision,
-            evaluation.score,
-            layer=evaluation.layer,
-            violations=tuple(f.as_dict() for f in evaluation.findings if f.score < 1.0),
-            reason=evaluation.reasoning,
-            evaluation=evaluation,
-            tokens=evaluation.judge.tokens if evaluation.judge else 0,
-            cost_usd=evaluation.judge.cost_usd if evaluation.judge else Decimal(0),
-        )
+        return Verdict(evaluation)
 
 
 def load_policy(path: Path | None) -> Policy | None:
