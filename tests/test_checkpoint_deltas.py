@@ -18,7 +18,7 @@ from sqlalchemy import delete, event, func, select, update
 
 from wave_tui.checkpoint import WAVECheckpointSaver, reader
 from wave_tui.checkpoint.deltas import FULL_COPY_EVERY
-from wave_tui.checkpoint.loading import BrokenChain
+from wave_tui.checkpoint.loading import BrokenChain, TupleLoader
 from wave_tui.checkpoint.tables import graph_blobs, graph_checkpoints
 from wave_tui.db import Database
 from wave_tui.errors import EXIT_OPERATIONAL, WaveError
@@ -181,6 +181,41 @@ async def test_listing_a_thread_takes_the_same_number_of_queries_whatever_its_le
     with _counting(database, monkeypatch) as count:
         assert await saver.aget_tuple(_config("long")) is not None
     assert count[0] == 4
+
+
+async def test_one_checkpoint_reads_its_own_blobs_and_their_chains_and_nothing_else(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step gives every channel it writes the same version, so a lookup by channels and
+    versions separately also met other channels' rows at those versions. The lookup is by
+    whole key: the rows read are the checkpoint's own, plus the links of its delta chains."""
+    saver = WAVECheckpointSaver(database)
+    await _run(saver, "t", 12)
+    await _run(saver, "other", 3)  # the same versions on another thread
+    read: list[Any] = []
+    add_blobs = TupleLoader._add_blobs
+
+    def spy(loader: TupleLoader, fetched: Any, rows: Any) -> None:
+        read.extend(rows)
+        add_blobs(loader, fetched, rows)
+
+    monkeypatch.setattr(TupleLoader, "_add_blobs", spy)
+    latest = await saver.aget_tuple(_config("t"))
+
+    assert latest is not None
+    asked = {(c, str(v)) for c, v in latest.checkpoint["channel_versions"].items()}
+    own = {(row.channel, row.version): row for row in read}
+    assert asked <= own.keys()
+    assert {row.thread_id for row in read} == {"t"}
+    chains = {own[key].channel: own[key].anchor_version for key in asked if own[key].base_version}
+    assert chains  # the message history is a delta: its chain was read too
+    links = [row for key, row in own.items() if key not in asked]
+    assert links
+    assert [
+        (row.channel, row.version)
+        for row in links
+        if row.channel not in chains or chains[row.channel] not in (row.anchor_version, row.version)
+    ] == []
 
 
 async def test_an_item_mutated_in_place_is_stored_whole_not_as_a_stale_prefix(

@@ -9,6 +9,7 @@ own for SQLite (reader.py), or under `AsyncSession.run_sync` for PostgreSQL.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -16,7 +17,8 @@ from typing import Any, cast
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointMetadata, CheckpointTuple, PendingWrite
 from langgraph.checkpoint.serde.base import SerializerProtocol
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, String, and_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
 from wave_tui.checkpoint.deltas import MSGPACK, array_header, make_array
@@ -61,9 +63,10 @@ class TupleLoader:
     """Loads the blobs and writes of many checkpoints with a fixed number of queries (or one per
     `chunk` keys when they are named one by one), never one per checkpoint."""
 
-    def __init__(self, serde: SerializerProtocol, chunk: int) -> None:
+    def __init__(self, serde: SerializerProtocol, chunk: int, *, postgres: bool = False) -> None:
         self.serde = serde
         self.chunk = chunk
+        self.postgres = postgres
 
     def fetch(self, execute: Execute, rows: Sequence[Any], scope: Scope | None = None) -> Fetched:
         fetched = Fetched(rows)
@@ -79,10 +82,7 @@ class TupleLoader:
                 for channel, version in self._checkpoint(row)["channel_versions"].items()
             }
         )
-        self._keyed(fetched, execute, keys, BLOBS_BY_VERSION)
-        # Chains only for the versions asked for: the cross product also brought rows of other
-        # channels at those versions (a step gives every channel it writes the same version),
-        # whose older chains nobody needs.
+        self._exact(fetched, execute, keys)
         anchors = sorted(
             {
                 (*key[:3], row.anchor_version)
@@ -101,13 +101,28 @@ class TupleLoader:
                 self._add_writes(fetched, execute(WRITES_BY_ID, params))
         return fetched
 
+    def _exact(self, fetched: Fetched, execute: Execute, keys: list[BlobKey]) -> None:
+        """The blobs of exactly these keys, in one statement that joins the keys, passed as one
+        parameter, to the primary key. The whole key travels in the parameter and nothing else
+        filters the blobs, so the keys drive the loop on either database whatever its statistics
+        (PostgreSQL's generic plan of a prepared statement, or SQLite before ANALYZE, would
+        otherwise guess a thread has one row and read all of its blobs for each key).
+        `channel IN (...) AND version IN (...)` used to meet rows of other channels at the same
+        versions too (a step gives every channel it writes the same version)."""
+        for chunk in self._chunks(keys):
+            if self.postgres:
+                params = {name: [key[n] for key in chunk] for n, name in enumerate(_KEY_COLUMNS)}
+                self._add_blobs(fetched, execute(BLOBS_BY_KEY_POSTGRES, params))
+            else:
+                self._add_blobs(fetched, execute(BLOBS_BY_KEY_SQLITE, {"keys": json.dumps(chunk)}))
+
     def _keyed(
         self, fetched: Fetched, execute: Execute, keys: list[BlobKey], query: Select[Any]
     ) -> None:
-        """The blobs whose (thread, ns, channel, version or anchor) are among `keys`: per thread
-        and namespace, channels IN (...) and versions IN (...), which both databases answer from
-        an index (a row-value IN list of several keys makes SQLite scan the table). The cross
-        product may bring a few rows more than asked; they are harmless."""
+        """The blobs whose (thread, ns, channel, anchor) are among `keys`: per thread and
+        namespace, channels IN (...) and anchors IN (...), which both databases answer from the
+        chain index. The cross product may bring a few rows more than asked; they are harmless
+        (the version lookup joins its keys instead: SQLite would not use the chain index so)."""
         for (thread_id, checkpoint_ns), rest in _by_thread(keys).items():
             channels = sorted({key[0] for key in rest})
             for chunk in self._chunks(sorted({key[1] for key in rest})):
@@ -311,8 +326,31 @@ _IN_THREAD = (
     _b.thread_id == bindparam("thread_id"),
     _b.checkpoint_ns == bindparam("checkpoint_ns"),
 )
-BLOBS_BY_VERSION = _blobs_query(
-    *_IN_THREAD, _b.channel.in_(_each("channels")), _b.version.in_(_each("versions"))
+# The asked keys as a table, joined to the primary key: a JSON array of [thread_id,
+# checkpoint_ns, channel, version] on SQLite, an array per column on PostgreSQL.
+_KEY_COLUMNS = ("thread_id", "checkpoint_ns", "channel", "version")
+_KEYS_SQLITE = func.json_each(bindparam("keys")).table_valued("value").alias("k")
+BLOBS_BY_KEY_SQLITE = _blobs_query().select_from(
+    _KEYS_SQLITE.join(
+        graph_blobs,
+        and_(
+            *(
+                getattr(_b, name) == func.json_extract(_KEYS_SQLITE.c.value, f"$[{n}]")
+                for n, name in enumerate(_KEY_COLUMNS)
+            )
+        ),
+    )
+)
+_KEYS_POSTGRES = (
+    func.unnest(*(bindparam(name, type_=ARRAY(String)) for name in _KEY_COLUMNS))
+    .table_valued(*_KEY_COLUMNS)
+    .render_derived(name="k")
+)
+BLOBS_BY_KEY_POSTGRES = _blobs_query().select_from(
+    _KEYS_POSTGRES.join(
+        graph_blobs,
+        and_(*(getattr(_b, name) == _KEYS_POSTGRES.c[name] for name in _KEY_COLUMNS)),
+    )
 )
 BLOBS_BY_ANCHOR = _blobs_query(
     *_IN_THREAD, _b.channel.in_(_each("channels")), _b.anchor_version.in_(_each("versions"))

@@ -172,7 +172,7 @@ class WAVECheckpointSaver(SyncBridge):
             ) from error
 
     def _loader(self) -> TupleLoader:
-        return TupleLoader(self.serde, KEY_CHUNK)
+        return TupleLoader(self.serde, KEY_CHUNK, postgres=not self.database.is_sqlite)
 
     # --- writing -----------------------------------------------------------------------------
 
