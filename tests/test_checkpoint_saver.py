@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import operator
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
@@ -13,8 +15,10 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from sqlalchemy import Table, func, select
+from sqlalchemy.util import await_only
 
 from wave_tui.checkpoint import WAVECheckpointSaver
+from wave_tui.checkpoint.loading import TupleLoader
 from wave_tui.checkpoint.tables import graph_blobs, graph_checkpoints, graph_writes
 from wave_tui.db import Database
 
@@ -163,3 +167,56 @@ async def test_from_conn_string_migrates_an_empty_database_and_keeps_the_thread(
     async with WAVECheckpointSaver.from_conn_string(empty_url) as saver:
         final = await _graph(saver).ainvoke(None, _config("story-6"))
     assert final["log"] == ["pm:S-6", "dev:S-6", "qa:S-6"]
+
+
+async def test_a_read_is_one_snapshot_whatever_commits_between_its_statements(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The thread is deleted (another connection, committed) after the read found its newest
+    checkpoint and before it read that checkpoint's blobs: the read still returns the whole
+    checkpoint, as it was when the read began. (At PostgreSQL's default READ COMMITTED each
+    statement saw its own snapshot: the values were gone.)"""
+    saver = WAVECheckpointSaver(database)
+    graph = _graph(saver)
+    await graph.ainvoke({"story": "S-1", "log": []}, _config("t"))
+    expected = await saver.aget_tuple(_config("t"))
+    assert expected is not None
+    fetch = TupleLoader.fetch
+    deleted: list[bool] = []
+
+    def delete_then_fetch(loader: TupleLoader, *args: Any, **kwargs: Any) -> Any:
+        if not deleted:
+            deleted.append(True)
+            _delete_elsewhere(database, "t")
+        return fetch(loader, *args, **kwargs)
+
+    monkeypatch.setattr(TupleLoader, "fetch", delete_then_fetch)
+    during = await saver.aget_tuple(_config("t"))
+
+    assert deleted
+    assert during is not None
+    assert during.checkpoint["channel_values"] == expected.checkpoint["channel_values"]
+    assert during.checkpoint["channel_values"]["log"] == ["pm:S-1", "dev:S-1"]
+    assert await saver.aget_tuple(_config("t")) is None  # the delete did commit
+
+
+def _delete_elsewhere(database: Database, thread_id: str) -> None:
+    """Delete a thread through a connection of its own, from inside a read in progress: on
+    SQLite the reader's thread, on PostgreSQL the greenlet of the read's `run_sync`."""
+    tables = (graph_writes, graph_blobs, graph_checkpoints)
+    if database.sqlite_path is not None:
+        with closing(sqlite3.connect(database.sqlite_path)) as connection, connection:
+            for table in tables:
+                connection.execute(f"DELETE FROM {table.name} WHERE thread_id = ?", (thread_id,))
+        return
+
+    async def delete() -> None:
+        other = Database(database.url)
+        try:
+            async with other.session() as session:
+                for table in tables:
+                    await session.execute(table.delete().where(table.c.thread_id == thread_id))
+        finally:
+            await other.dispose()
+
+    await_only(delete())

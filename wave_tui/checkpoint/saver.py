@@ -12,6 +12,7 @@ LangGraph makes them.
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
@@ -67,8 +68,13 @@ class WAVECheckpointSaver(SyncBridge):
         super().__init__(serde=serde)
         self.database = database
         self.deltas = DeltaEncoder()
+        # SQLite: threads of the saver's own. PostgreSQL: Core connections of the engine's pool,
+        # each read one snapshot (REPEATABLE READ, READ ONLY), as a read on SQLite is.
         self._writer = writer_for(database)
         self._reader = reader_for(database)
+        self._snapshots = database.engine.execution_options(
+            isolation_level="REPEATABLE READ", postgresql_readonly=True
+        )
 
     @classmethod
     @asynccontextmanager
@@ -162,8 +168,8 @@ class WAVECheckpointSaver(SyncBridge):
         if self._reader is not None:
             return await self._reader.read(work)
         try:
-            async with self.database.session(readonly=True) as session:
-                return await session.run_sync(
+            async with self._snapshots.connect() as connection:
+                return await connection.run_sync(
                     lambda sync: work(lambda query, params: sync.execute(query, params).all())
                 )
         except SQLAlchemyError as error:  # as on SQLite: the story fails, the CLI says one line
@@ -285,23 +291,16 @@ class WAVECheckpointSaver(SyncBridge):
             )
             return
         try:
-            async with self.database.session() as session:
+            async with self.database.engine.begin() as connection:
                 for table, update, rows in upserts:
-                    await session.execute(self._upsert(table, update), rows)
+                    await connection.execute(self._upsert(table, update), rows)
         except SQLAlchemyError as error:
             raise DatabaseError(
                 f"cannot write checkpoints to {self.database.display_url}: {first_line(error)}"
             ) from error
 
-    def _upsert(self, table: Any, update: Sequence[str]) -> Any:
-        """INSERT ... ON CONFLICT (primary key) DO NOTHING, or DO UPDATE the `update` columns."""
-        statement = sqlite_insert(table) if self.database.is_sqlite else pg_insert(table)
-        if not update:
-            return statement.on_conflict_do_nothing()
-        return statement.on_conflict_do_update(
-            index_elements=list(table.primary_key.columns),
-            set_={name: statement.excluded[name] for name in update},
-        )
+    def _upsert(self, table: Table, update: Sequence[str]) -> Any:
+        return _upsert(table, tuple(update), sqlite=self.database.is_sqlite)
 
     # --- deleting and copying ------------------------------------------------------------------
 
@@ -414,6 +413,19 @@ _LATEST = (
 _CHECKPOINT = select(graph_checkpoints).where(
     *_IN_THREAD, graph_checkpoints.c.checkpoint_id == bindparam("checkpoint_id")
 )
+
+
+@functools.cache
+def _upsert(table: Table, update: tuple[str, ...], *, sqlite: bool) -> Any:
+    """INSERT ... ON CONFLICT (primary key) DO NOTHING, or DO UPDATE the `update` columns. Built
+    once: building it was a tenth of a step's time on PostgreSQL."""
+    statement = sqlite_insert(table) if sqlite else pg_insert(table)
+    if not update:
+        return statement.on_conflict_do_nothing()
+    return statement.on_conflict_do_update(
+        index_elements=list(table.primary_key.columns),
+        set_={name: statement.excluded[name] for name in update},
+    )
 
 
 def _scope(config: RunnableConfig | None) -> Scope | None:
