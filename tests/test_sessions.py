@@ -213,3 +213,20 @@ async def test_statistics_count_everything(database: Database) -> None:
     assert (stats.checkpoints, stats.events, stats.pending_escalations) == (1, 1, 1)
     assert stats.resumable_sessions == 1
     assert StoryStatus.PENDING.value in stats.stories_by_status
+
+
+async def test_a_read_only_unit_of_work_sees_one_snapshot(database: Database) -> None:
+    """What commits while a read-only unit of work is open is not seen by it: a SQLite read
+    transaction is one snapshot, and on PostgreSQL it runs REPEATABLE READ (READ COMMITTED would
+    show each statement a newer state, a board of stories from two different moments)."""
+    async with database.session() as db:
+        first = await SessionRepository(db).create("alpha", 1)
+    async with database.session(readonly=True) as reading:
+        before = [s.id for s in await SessionRepository(reading).list()]
+        async with database.session() as db:
+            second = await SessionRepository(db).create("beta", 2)
+        during = [s.id for s in await SessionRepository(reading).list()]
+    async with database.session(readonly=True) as db:
+        after = [s.id for s in await SessionRepository(db).list()]
+    assert before == during == [first.id]
+    assert after == [second.id, first.id]

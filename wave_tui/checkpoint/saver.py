@@ -69,12 +69,9 @@ class WAVECheckpointSaver(SyncBridge):
         self.database = database
         self.deltas = DeltaEncoder()
         # SQLite: threads of the saver's own. PostgreSQL: Core connections of the engine's pool,
-        # each read one snapshot (REPEATABLE READ, READ ONLY), as a read on SQLite is.
+        # a read one snapshot (the database's read-only engine), as a read on SQLite is.
         self._writer = writer_for(database)
         self._reader = reader_for(database)
-        self._snapshots = database.engine.execution_options(
-            isolation_level="REPEATABLE READ", postgresql_readonly=True
-        )
 
     @classmethod
     @asynccontextmanager
@@ -168,7 +165,7 @@ class WAVECheckpointSaver(SyncBridge):
         if self._reader is not None:
             return await self._reader.read(work)
         try:
-            async with self._snapshots.connect() as connection:
+            async with self.database.readonly_engine.connect() as connection:
                 return await connection.run_sync(
                     lambda sync: work(lambda query, params: sync.execute(query, params).all())
                 )

@@ -46,9 +46,16 @@ class Database:
         if self.is_sqlite:
             _install_sqlite_hooks(self.engine)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._readonly_sessions = async_sessionmaker(
-            self.engine.execution_options(**{_READONLY: True}), expire_on_commit=False
+        # A read-only unit of work is one snapshot on both databases: SQLite's read transaction
+        # is; on PostgreSQL REPEATABLE READ, READ ONLY (never blocks a writer, never fails to
+        # serialise) instead of a snapshot per statement.
+        readonly: dict[str, Any] = (
+            {_READONLY: True}
+            if self.is_sqlite
+            else {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
         )
+        self.readonly_engine = self.engine.execution_options(**readonly)
+        self._readonly_sessions = async_sessionmaker(self.readonly_engine, expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
