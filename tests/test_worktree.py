@@ -391,3 +391,39 @@ async def test_the_engine_runs_no_hook_whoever_wrote_it(
     # The same hooks do run for the operator's own git: the check above could fail.
     await operator_commit(repo, {"after.py": "x = 1\n"}, "operator after the merge")
     assert "hooks/post-commit" in ran.read_text()
+
+
+async def test_the_engine_signs_nothing_even_where_the_operator_signs_every_commit(
+    repo: Path, root: Path, tmp_path: Path
+) -> None:
+    """With commit.gpgsign = true the engine's commits would run the signing program under the
+    operator's key, and a key that needs a passphrase would wait for a prompt."""
+    called = tmp_path / "signer-called"
+    signer = tmp_path / "signer"
+    signer.write_text(f"#!/bin/sh\necho \"$@\" >> '{called}'\nexit 1\n")
+    signer.chmod(0o755)
+    await operator_git(repo, "config", "commit.gpgsign", "true")
+    await operator_git(repo, "config", "gpg.program", str(signer))
+    await operator_git(repo, "branch", "release")
+
+    story = await Worktree.open(repo, "S-1", root=root)
+    (story.path / "work.py").write_text("work = 1\n")
+    await story.commit("story work")
+    await story.merge_into_base("Merge S-1")  # a merge commit in the operator's checkout
+    other = await Worktree.open(repo, "S-2", root=root, base_branch="release")
+    (other.path / "fix.py").write_text("fix = 1\n")
+    await other.commit("fix")
+    await other.merge_into_base("Merge S-2 into release")  # commit-tree
+
+    assert (repo / "work.py").exists()
+    assert "fix.py" in (await git("ls-tree", "--name-only", "release", cwd=repo)).split()
+    assert not called.exists(), called.read_text()
+    # The operator's own commit does call it (and fails, as this signer always does).
+    (repo / "mine.py").write_text("mine = 1\n")
+    await operator_git(repo, "add", "mine.py")
+    process = await asyncio.create_subprocess_exec(
+        "git", "commit", "-q", "-m", "mine", cwd=repo, env={**os.environ, **OPERATOR},
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    assert await process.wait() != 0
+    assert called.exists()

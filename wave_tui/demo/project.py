@@ -44,11 +44,10 @@ async def create_demo_project(target: Path) -> Path:
     git configuration is needed.
     """
     target = await asyncio.to_thread(_copy_template, target)
-    # A global `commit.gpgsign` must not make the first commit prompt or fail (git() runs no hook).
-    settings = ("-c", "commit.gpgsign=false")
+    # git() signs nothing and runs no hook: a global configuration cannot make this prompt or fail.
     await git("init", "--quiet", "--initial-branch=main", cwd=target)
     await git("add", "--all", cwd=target)
-    await git(*settings, "commit", "--quiet", "-m", _FIRST_COMMIT, cwd=target)
+    await git("commit", "--quiet", "-m", _FIRST_COMMIT, cwd=target)
     return target
 
 

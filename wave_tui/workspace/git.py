@@ -21,13 +21,17 @@ _GIT_ENVIRONMENT = {
     # Messages in English so the first stderr line means the same everywhere.
     "LC_ALL": "C",
 }
-# No hook runs for WAVE's own git commands. They are not scored as agent actions are, and a hook
-# may be code an agent wrote: a project with its hooks in its tree (core.hooksPath = .hooks, as
-# husky sets up) checks the agent's versions out with the story branch, and a hook manager in
-# .git/hooks reads its configuration from the tree. --no-verify would still run post-commit,
-# post-merge, post-checkout and reference-transaction. Given on the command line, so it wins
-# over any configuration; the gates are the checks a story passes.
-_NO_HOOKS = ("-c", f"core.hooksPath={os.devnull}")
+# Settings every WAVE git command runs with, given on the command line so they win over any
+# configuration:
+# - no hook runs. WAVE's commands are not scored as agent actions are, and a hook may be code an
+#   agent wrote: a project with its hooks in its tree (core.hooksPath = .hooks, as husky sets
+#   up) checks the agent's versions out with the story branch, and a hook manager in .git/hooks
+#   reads its configuration from the tree. --no-verify would still run post-commit, post-merge,
+#   post-checkout and reference-transaction. The gates are the checks a story passes.
+# - no commit is signed. WAVE's commits are the agents' work under WAVE's identity, not the
+#   operator's to sign, and a signing key that needs a passphrase would wait for a prompt
+#   (gpg-agent's pinentry on the terminal the console draws on).
+_ENGINE_SETTINGS = ("-c", f"core.hooksPath={os.devnull}", "-c", "commit.gpgsign=false")
 
 
 class WorkspaceError(WaveError):
@@ -55,7 +59,7 @@ async def run_git(*args: str, cwd: Path) -> GitResult:
     try:
         process = await asyncio.create_subprocess_exec(
             "git",
-            *_NO_HOOKS,
+            *_ENGINE_SETTINGS,
             *args,
             cwd=cwd,
             env={**os.environ, **_GIT_ENVIRONMENT},
