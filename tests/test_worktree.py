@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -427,3 +428,13 @@ async def test_the_engine_signs_nothing_even_where_the_operator_signs_every_comm
     )  # fmt: skip
     assert await process.wait() != 0
     assert called.exists()
+
+
+async def test_engine_git_runs_in_a_session_of_its_own(repo: Path) -> None:
+    """No controlling terminal to prompt on, and not in wave's process group: a Ctrl-C that
+    interrupts wave does not kill a git commit or merge halfway."""
+    probe = f"!{sys.executable} -c 'import os; print(os.getsid(0), os.getpgid(0))'"
+    session, group = map(int, (await git("-c", f"alias.probe={probe}", "probe", cwd=repo)).split())
+
+    assert session != os.getsid(0)
+    assert group != os.getpgid(0)

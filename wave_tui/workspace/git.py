@@ -66,6 +66,9 @@ async def run_git(*args: str, cwd: Path) -> GitResult:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
+            # A session of its own: no controlling terminal to prompt on, and a Ctrl-C meant for
+            # wave does not kill a commit or merge halfway (leaving .git/index.lock behind).
+            start_new_session=True,
         )
     except OSError as error:
         reason = "git is not installed"
