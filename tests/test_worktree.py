@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from wave_tui.workspace import WorkspaceError, Worktree, git
+from wave_tui.workspace import worktree as worktree_module
 
 OPERATOR = {
     "GIT_AUTHOR_NAME": "Test Operator",
@@ -438,3 +441,50 @@ async def test_engine_git_runs_in_a_session_of_its_own(repo: Path) -> None:
 
     assert session != os.getsid(0)
     assert group != os.getpgid(0)
+
+
+async def _index_lock(worktree: Worktree) -> Path:
+    return Path((await git("rev-parse", "--git-path", "index.lock", cwd=worktree.path)).strip())
+
+
+async def test_a_lock_left_by_a_killed_git_no_longer_fails_the_story(
+    repo: Path, root: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An agent's `git add` killed at its timeout leaves index.lock: the engine's commit and reset
+    used to fail with "File exists" until someone deleted it by hand."""
+    worktree = await Worktree.open(repo, "S-1", root=root)
+    lock = await _index_lock(worktree)
+    lock.write_text("")
+    an_hour_ago = time.time() - 3600
+    os.utime(lock, (an_hour_ago, an_hour_ago))
+    (worktree.path / "work.py").write_text("work = 1\n")
+
+    with caplog.at_level(logging.WARNING, logger="wave_tui.workspace.worktree"):
+        sha = await worktree.commit("story work")
+
+    assert sha == await head(worktree.path)
+    assert not lock.exists()
+    assert "Removed a stale git index lock | story=S-1" in caplog.text
+    lock.write_text("")
+    os.utime(lock, (an_hour_ago, an_hour_ago))
+    await worktree.reset_to_base()
+    assert await head(worktree.path) == await head(repo, "main")
+
+
+async def test_a_fresh_lock_is_waited_for_and_left_to_its_owner(
+    repo: Path, root: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock younger than STALE_INDEX_LOCK_S may belong to a git still finishing: the commit
+    waits for it to go and never removes it itself."""
+    monkeypatch.setattr(worktree_module, "STALE_INDEX_LOCK_S", 60.0)  # far beyond the 0.3 s
+    worktree = await Worktree.open(repo, "S-1", root=root)
+    lock = await _index_lock(worktree)
+    lock.write_text("")
+    (worktree.path / "work.py").write_text("work = 1\n")
+    asyncio.get_running_loop().call_later(0.3, lock.unlink)  # its owner finishes
+
+    with caplog.at_level(logging.WARNING, logger="wave_tui.workspace.worktree"):
+        sha = await worktree.commit("story work")
+
+    assert sha == await head(worktree.path)
+    assert "stale git index lock" not in caplog.text

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +17,11 @@ BRANCH_PREFIX = "wave/"
 _STORY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 # Git config key (under the story branch) that remembers the base across crashes.
 _BASE_KEY = "waveBase"
+# An index lock in a story's worktree older than this belongs to no running git (see
+# _clear_stale_index_lock); a younger one is waited for.
+STALE_INDEX_LOCK_S = 5.0
+
+log = logging.getLogger(__name__)
 
 # Worktree bookkeeping and merges change state shared by the whole repository, so they run one at
 # a time per repository. Locks belong to one event loop, hence one table per loop.
@@ -95,6 +102,7 @@ class Worktree:
 
     async def commit(self, message: str) -> str | None:
         """Stage everything and commit on the story branch; the new sha, or None if no change."""
+        await self._clear_stale_index_lock()
         await git("add", "--all", cwd=self.path)
         staged = await run_git("diff", "--cached", "--quiet", cwd=self.path)
         if staged.exit_code == 0:
@@ -181,8 +189,38 @@ class Worktree:
 
     async def reset_to_base(self) -> None:
         """Restart the story: its branch points at the base again and the worktree is pristine."""
+        await self._clear_stale_index_lock()
         await git("reset", "--hard", "--quiet", self.base_branch, cwd=self.path)
         await git("clean", "-ffdxq", cwd=self.path)
+
+    async def _clear_stale_index_lock(self) -> None:
+        """Remove the index lock a killed git left in this worktree, so the story can go on.
+
+        An agent's `git add` stopped at its command timeout leaves `index.lock` behind, and every
+        later git command that writes the index fails with "File exists". In a story's worktree no
+        other git can be running when the engine gets here: one process holds the story's lease,
+        the engine's git commands run one after another, and an agent's command has ended (its
+        process group killed) before the next step. The one exception is an engine git command
+        orphaned by a crashed wave process, still finishing: a lock younger than
+        STALE_INDEX_LOCK_S is given that long to go away. Only this worktree's own index is
+        touched, never the repository's main one."""
+        git_path = await git("rev-parse", "--git-path", "index.lock", cwd=self.path)
+        lock = self.path / git_path.strip()
+        while True:
+            try:
+                age = time.time() - (await asyncio.to_thread(lock.stat)).st_mtime
+            except FileNotFoundError:
+                return
+            if age >= STALE_INDEX_LOCK_S:
+                break
+            await asyncio.sleep(min(0.1, STALE_INDEX_LOCK_S - age))
+        try:
+            await asyncio.to_thread(lock.unlink)
+        except FileNotFoundError:
+            return
+        log.warning(
+            "Removed a stale git index lock | story=%s | %s (%.0f s old)", self.story_id, lock, age
+        )
 
     async def remove(self, *, delete_branch: bool = False) -> None:
         """Delete the worktree directory (and the story branch if asked). Safe to repeat."""
