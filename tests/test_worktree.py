@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 import shutil
@@ -488,3 +489,60 @@ async def test_a_fresh_lock_is_waited_for_and_left_to_its_owner(
 
     assert sha == await head(worktree.path)
     assert "stale git index lock" not in caplog.text
+
+
+async def test_a_cancelled_caller_lets_git_finish_what_it_started(
+    repo: Path, tmp_path: Path
+) -> None:
+    """wave shutting down cancels its tasks: git is not left to be killed halfway through a
+    commit or merge. The cancellation goes on once git has finished."""
+    done = tmp_path / "git-finished"
+    slow = f"!sleep 0.5; echo finished > '{done}'"
+    task = asyncio.create_task(git("-c", f"alias.slow={slow}", "slow", cwd=repo))
+    await asyncio.sleep(0.1)  # git is running
+
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    assert done.read_text() == "finished\n"
+
+
+async def test_a_git_that_hangs_after_its_caller_was_cancelled_is_killed(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The module, not the function of the same name the package exports.
+    monkeypatch.setattr(importlib.import_module("wave_tui.workspace.git"), "GIT_FINISH_S", 0.5)
+    pid_file = tmp_path / "hung.pid"
+    hang = f"!echo $$ > '{pid_file}'; exec sleep 300"
+    task = asyncio.create_task(git("-c", f"alias.hang={hang}", "hang", cwd=repo))
+    for _ in range(600):  # git's child has started; the limit only stops a hung test
+        if _pid_in(pid_file) is not None:
+            break
+        await asyncio.sleep(0.05)
+
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    pid = _pid_in(pid_file)
+    assert pid is not None
+    for _ in range(600):  # gone as soon as the kill lands; the limit only stops a hung test
+        if not _running(pid):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        pytest.fail(f"the hung git's child {pid} is still running")
+
+
+def _pid_in(path: Path) -> int | None:
+    text = path.read_text().strip() if path.exists() else ""
+    return int(text) if text else None
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

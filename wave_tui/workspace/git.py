@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shlex
+import signal
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from wave_tui.errors import WaveError
 
@@ -32,6 +35,10 @@ _GIT_ENVIRONMENT = {
 #   operator's to sign, and a signing key that needs a passphrase would wait for a prompt
 #   (gpg-agent's pinentry on the terminal the console draws on).
 _ENGINE_SETTINGS = ("-c", f"core.hooksPath={os.devnull}", "-c", "commit.gpgsign=false")
+
+
+# How long a git command whose caller was cancelled may take to finish before it is killed.
+GIT_FINISH_S = 30.0
 
 
 class WorkspaceError(WaveError):
@@ -75,13 +82,31 @@ async def run_git(*args: str, cwd: Path) -> GitResult:
         if str(error.filename) == str(cwd):
             reason = f"{cwd} is not an existing directory"
         raise WorkspaceError(f"git {shlex.join(args)} failed: {reason}") from error
-    stdout, stderr = await process.communicate()
+    finished = asyncio.ensure_future(process.communicate())
+    try:
+        stdout, stderr = await asyncio.shield(finished)
+    except asyncio.CancelledError:
+        await _let_finish(process, finished)
+        raise
     return GitResult(
         args,
         process.returncode if process.returncode is not None else -1,
         stdout.decode("utf-8", errors="replace"),
         stderr.decode("utf-8", errors="replace"),
     )
+
+
+async def _let_finish(process: asyncio.subprocess.Process, finished: asyncio.Future[Any]) -> None:
+    """The caller was cancelled (wave is shutting down): git still finishes what it started,
+    since a commit or merge stopped halfway leaves index.lock or a half-merged checkout behind.
+    Only a git that has not finished within GIT_FINISH_S is killed."""
+    try:
+        await asyncio.wait_for(asyncio.shield(finished), GIT_FINISH_S)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    except asyncio.CancelledError:
+        pass  # cancelled again while waiting: the first cancellation goes on
 
 
 async def git(*args: str, cwd: Path, check: bool = True) -> str:
