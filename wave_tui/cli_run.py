@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,41 +14,31 @@ from wave_tui.config import Settings
 from wave_tui.db import Database
 from wave_tui.db.types import utcnow
 from wave_tui.domain.enums import AutonomyLevel, SessionStatus
-from wave_tui.domain.story import Story, load_stories
 from wave_tui.engine import launch
 from wave_tui.engine.describe import event_line
 from wave_tui.engine.events import Event, EventBus, Subscription
 from wave_tui.engine.runner import SessionRunner
-from wave_tui.engine.sessions import create_session
 from wave_tui.errors import UserError
-from wave_tui.llm import LLMProvider, ReplayProvider, ReplayScript
-from wave_tui.safety.rule_guard import RuleGuard, load_policy
+from wave_tui.safety.rule_guard import load_policy
 
 EXIT_ALL_COMPLETE, EXIT_NOT_ALL_COMPLETE = 0, 1
 
 
 def prepare_run(args: argparse.Namespace, settings: Settings) -> None:
     """Everything that can be refused is checked before the database is opened."""
-    args.loaded_stories = load_stories(args.stories)
-    args.llm = launch.provider_for(
-        settings, choice=args.provider, script=args.script, record=args.record
+    args.prepared = launch.prepare_session(
+        settings,
+        args.stories,
+        args.project,
+        choice=args.provider,
+        script=args.script,
+        record=args.record,
     )
-    if not (args.project / ".git").exists():
-        raise UserError(f"--project {args.project} is not a git repository")
-    args.guard = launch.guard_for(settings, args.project, args.llm)
 
 
 async def cmd_run(database: Database, args: argparse.Namespace) -> int:
     return await _run_session(
-        database,
-        args,
-        args.settings,
-        args.loaded_stories,
-        args.project,
-        args.llm,
-        AutonomyLevel(args.autonomy),
-        args.guard,
-        run_meta=launch.run_meta(args.llm, args.script),
+        database, args, args.settings, args.prepared, args.project, AutonomyLevel(args.autonomy)
     )
 
 
@@ -67,67 +56,37 @@ async def cmd_demo(database: Database, args: argparse.Namespace) -> int:
     target = args.project or settings.data_dir / "demo" / _stamp()
     project = await create_demo_project(target)
     print(f"demo project: {project}", file=sys.stderr)
-    stories = load_stories([demo_stories_dir()])
-    provider = ReplayProvider(ReplayScript.load(demo_script_path()), model=settings.model)
-    guard = launch.guard_for(settings, project, provider)
-    return await _run_session(
-        database, args, settings, stories, project, provider, AutonomyLevel.L3, guard,
-        run_meta=launch.run_meta(provider, demo_script_path()),
-    )  # fmt: skip
+    prepared = launch.prepare_session(
+        settings, [demo_stories_dir()], project, choice="replay", script=demo_script_path()
+    )
+    return await _run_session(database, args, settings, prepared, project, AutonomyLevel.L3)
 
 
 async def _run_session(
     database: Database,
     args: argparse.Namespace,
     settings: Settings,
-    stories: Sequence[Story],
+    prepared: launch.Prepared,
     project: Path,
-    provider: LLMProvider,
     autonomy: AutonomyLevel,
-    guard: RuleGuard,
-    *,
-    run_meta: dict[str, str],
 ) -> int:
     bus = EventBus(database)
-    await _warn_if_interrupted(database, project)
-    session_id = await create_session(
+    for warning in await launch.interrupted_warnings(database, project):
+        print(f"warning: {warning}", file=sys.stderr)
+    runner = await launch.new_session_runner(
         bus,
-        stories,
+        settings,
+        prepared,
         project,
         name=args.session_name,
-        budget_usd=Decimal(str(args.budget_usd))
-        if args.budget_usd
-        else settings.default_cost_limit_usd,
-        token_limit=args.token_limit or settings.default_token_limit,
-        story_budget_usd=settings.default_story_budget_usd,
+        budget_usd=Decimal(str(args.budget_usd)) if args.budget_usd else None,
+        token_limit=args.token_limit,
         autonomy=autonomy,
         concurrency=args.concurrency,
-        run_meta=run_meta,
-    )
-    print(f"session {session_id}", file=sys.stderr)
-    runner = SessionRunner(
-        bus,
-        session_id,
-        provider=provider,
-        settings=settings,
-        guard=guard,
         on_escalation=args.on_escalation,
     )
+    print(f"session {runner.session_id}", file=sys.stderr)
     return await follow_or_console(database, args, runner)
-
-
-async def _warn_if_interrupted(database: Database, project: Path) -> None:
-    """A fresh session for a project that has an interrupted one: say so before starting."""
-    from wave_tui.recovery import RecoveryManager
-
-    path = str(await asyncio.to_thread(lambda: project.expanduser().resolve()))
-    for session, status in await RecoveryManager(database).interrupted_sessions(path, limit=3):
-        stories = ", ".join(s["story_id"] for s in status["recoverable_stories"]) or "none yet"
-        print(
-            f"warning: {path} has an interrupted session {session.id} (recoverable: {stories}); "
-            f"`wave resume {session.id}` continues it. Starting a new session anyway.",
-            file=sys.stderr,
-        )
 
 
 async def follow_or_console(
