@@ -35,6 +35,7 @@ from wave_tui.errors import WaveError
 from wave_tui.recovery import RecoveryManager
 from wave_tui.tui import keys
 from wave_tui.tui.screens.dashboard import DashboardScreen
+from wave_tui.tui.screens.new_session import NewSessionRequest
 from wave_tui.tui.screens.sessions import SessionsScreen
 from wave_tui.tui.widgets import cells
 
@@ -194,6 +195,60 @@ class WaveApp(App[int]):
             )
         word = "approved" if approved else "rejected"
         self.notify(f"escalation {escalation.id} ({escalation.story_id}) {word} by {self.operator}")
+
+    # -- new sessions -----------------------------------------------------------------------
+
+    def new_session(self) -> None:
+        """The new session dialog; the session it starts runs in this process."""
+        if self.readonly:
+            self.notify("read-only console: commands are off", severity="warning")
+            return
+        from wave_tui.tui.screens.new_session import NewSessionDialog
+
+        def started(session_id: uuid.UUID | None) -> None:
+            if session_id is not None:
+                self.open_dashboard(session_id)
+
+        dialog = NewSessionDialog(
+            self._start_session,
+            default_budget_usd=self.settings.default_cost_limit_usd,
+            api_key=self.settings.anthropic_api_key is not None,
+            cwd=Path.cwd(),
+        )
+        self.push_screen(dialog, started)
+
+    async def _start_session(self, request: NewSessionRequest) -> uuid.UUID:
+        """`wave run` from the console: the same checks (a refusal writes nothing), the same
+        records, and the runner in this event loop. Its escalations wait for the operator."""
+        from wave_tui.engine import launch
+
+        prepared = await asyncio.to_thread(
+            launch.prepare_session,
+            self.settings,
+            request.stories,
+            request.project,
+            choice="replay" if request.script else None,
+            script=request.script,
+        )
+        for warning in await launch.interrupted_warnings(self.database, request.project):
+            self.notify(warning, title="new session", severity="warning", timeout=20)
+        bus = EventBus(self.database)
+        runner = await launch.new_session_runner(
+            bus,
+            self.settings,
+            prepared,
+            request.project,
+            name=request.name,
+            budget_usd=request.budget_usd,
+            autonomy=request.autonomy,
+            concurrency=request.concurrency,
+        )
+        live = LiveSession.of(runner)
+        self.live[runner.session_id] = live
+        self.buses[runner.session_id] = bus
+        await live.start()
+        self.notify(f"session {runner.session_id} started", title="new session")
+        return runner.session_id
 
     # -- recovery ---------------------------------------------------------------------------
 

@@ -52,6 +52,7 @@ SESSIONS_KEYS: tuple[Key, ...] = (
     Key("sessions.open", "enter", "open", "Open", "Sessions"),
     Key("sessions.down", "j", "cursor_down", "Down", "Sessions", show=False, palette=False),
     Key("sessions.up", "k", "cursor_up", "Up", "Sessions", show=False, palette=False),
+    Key("sessions.new", "n", "new_session", "New session", "Sessions", mutating=True),
     Key("sessions.recover", "R", "recover", "Recover", "Sessions", mutating=True),
     Key("sessions.refresh", "ctrl+r", "refresh", "Refresh", "Sessions", show=False),
 )

@@ -60,6 +60,7 @@ class SessionsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("wave · sessions", id="sessions-title")
         yield Static(id="interrupted")
+        yield Static(id="sessions-empty")
         yield DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
@@ -114,6 +115,11 @@ class SessionsScreen(Screen[None]):
                     if str(old) != str(new):
                         table.update_cell(key, column.lower() or "flag", new)
             self._rows[key] = values
+        empty = self.query_one("#sessions-empty", Static)
+        empty.display = not ordered
+        if not ordered:
+            start = "" if self.wave.readonly else "press n to start one here, or "
+            empty.update(Text(f"no sessions yet: {start}run `wave run` or `wave demo` in a shell"))
         banner = self.query_one("#interrupted", Static)
         banner.display = bool(self.interrupted)
         if self.interrupted:
@@ -169,6 +175,9 @@ class SessionsScreen(Screen[None]):
 
     def action_refresh(self) -> None:
         self.load()
+
+    def action_new_session(self) -> None:
+        self.wave.new_session()
 
     def action_recover(self) -> None:
         if (session_id := self.selected()) is None:
