@@ -546,3 +546,26 @@ def _running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+async def test_a_git_that_does_not_finish_in_time_is_stopped_with_one_line(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A git hung on, say, an LFS server would hold its story where a hold or kill (drained
+    between steps) cannot reach it: past GIT_TIMEOUT_S it is stopped and the story fails on the
+    record, recoverable."""
+    monkeypatch.setattr(importlib.import_module("wave_tui.workspace.git"), "GIT_TIMEOUT_S", 0.5)
+    pid_file = tmp_path / "hung.pid"
+    hang = f"!echo $$ > '{pid_file}'; exec sleep 300"
+
+    with pytest.raises(WorkspaceError, match=r"did not finish within 0.5 s and was stopped"):
+        await git("-c", f"alias.hang={hang}", "hang", cwd=repo)
+
+    pid = _pid_in(pid_file)
+    assert pid is not None
+    for _ in range(600):  # gone as soon as the kill lands; the limit only stops a hung test
+        if not _running(pid):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        pytest.fail(f"the hung git's child {pid} is still running")

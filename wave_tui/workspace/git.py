@@ -37,6 +37,9 @@ _GIT_ENVIRONMENT = {
 _ENGINE_SETTINGS = ("-c", f"core.hooksPath={os.devnull}", "-c", "commit.gpgsign=false")
 
 
+# How long a git command may take: beyond it, it is stopped and the story fails on the record
+# (recoverable) instead of hanging where a hold or kill, drained between steps, cannot reach it.
+GIT_TIMEOUT_S = 600.0
 # How long a git command whose caller was cancelled may take to finish before it is killed.
 GIT_FINISH_S = 30.0
 
@@ -84,7 +87,15 @@ async def run_git(*args: str, cwd: Path) -> GitResult:
         raise WorkspaceError(f"git {shlex.join(args)} failed: {reason}") from error
     finished = asyncio.ensure_future(process.communicate())
     try:
-        stdout, stderr = await asyncio.shield(finished)
+        stdout, stderr = await asyncio.wait_for(asyncio.shield(finished), GIT_TIMEOUT_S)
+    except TimeoutError:
+        _kill(process)
+        with contextlib.suppress(TimeoutError):  # the pipes close with the process group
+            await asyncio.wait_for(asyncio.shield(finished), GIT_FINISH_S)
+        raise WorkspaceError(
+            f"git {shlex.join(args)} failed: did not finish within {GIT_TIMEOUT_S:g} s "
+            "and was stopped"
+        ) from None
     except asyncio.CancelledError:
         await _let_finish(process, finished)
         raise
@@ -103,10 +114,15 @@ async def _let_finish(process: asyncio.subprocess.Process, finished: asyncio.Fut
     try:
         await asyncio.wait_for(asyncio.shield(finished), GIT_FINISH_S)
     except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
+        _kill(process)
     except asyncio.CancelledError:
         pass  # cancelled again while waiting: the first cancellation goes on
+
+
+def _kill(process: asyncio.subprocess.Process) -> None:
+    """Git and whatever it started (its own session, so its own process group)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 async def git(*args: str, cwd: Path, check: bool = True) -> str:
