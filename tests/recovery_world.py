@@ -120,9 +120,22 @@ async def make_world(
             {"S-2/pm/1": pm_turn(), "S-2/dev/1": dev_turns("x + x", "twice"),
              "S-2/cto/1": cto_turn()}
         )  # fmt: skip
+    return await world_of(bus, tmp_path, settings, paths, conversations)
+
+
+async def world_of(
+    bus: EventBus,
+    tmp_path: Path,
+    settings: Settings,
+    paths: list[Path],
+    conversations: dict[str, Any],
+    *,
+    token_limit: int = 100_000,
+) -> World:
+    """These story files as a session on a fresh project (autonomy L3), with this replay script."""
     project = make_project(tmp_path / "project")
     sid = await create_session(
-        bus, load_stories(paths), project, budget_usd=Decimal(5), token_limit=100_000,
+        bus, load_stories(paths), project, budget_usd=Decimal(5), token_limit=token_limit,
         story_budget_usd=Decimal(2), autonomy=AutonomyLevel.L3,
     )  # fmt: skip
     script = write_script(tmp_path / "script.yaml", conversations)

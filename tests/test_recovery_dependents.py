@@ -7,7 +7,6 @@ S-2 needs S-1, S-3 needs S-2, S-4 needs S-1. The stories are stopped for real by
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -16,19 +15,16 @@ from sqlalchemy import select
 from tests.engine_helpers import (
     cto_turn,
     dev_turns,
-    make_project,
     pm_turn,
     write_script,
     write_story,
 )
-from tests.recovery_world import World, story_row
+from tests.recovery_world import World, story_row, world_of
 from wave_tui.config import Settings
 from wave_tui.db import Database, StoryExecutionRepository, WaveEvent
-from wave_tui.domain.enums import AutonomyLevel, SessionStatus, StoryStatus
-from wave_tui.domain.story import load_stories
+from wave_tui.domain.enums import SessionStatus, StoryStatus
 from wave_tui.engine.events import EventBus
 from wave_tui.engine.runner import SessionRunner
-from wave_tui.engine.sessions import create_session
 from wave_tui.llm import ReplayProvider, ReplayScript
 
 CHAIN = {"S-1": [], "S-2": ["S-1"], "S-3": ["S-2"], "S-4": ["S-1"]}
@@ -46,13 +42,7 @@ async def _chain(database: Database, tmp_path: Path, settings: Settings) -> Worl
         conversations[f"{story}/dev/1"] = dev_turns("x * 2", module=f"double_{n}")
         conversations[f"{story}/cto/1"] = cto_turn()
     bus = EventBus(database)
-    project = make_project(tmp_path / "project")
-    sid = await create_session(
-        bus, load_stories(paths), project, budget_usd=Decimal(5), token_limit=200_000,
-        story_budget_usd=Decimal(2), autonomy=AutonomyLevel.L3,
-    )  # fmt: skip
-    script = write_script(tmp_path / "script.yaml", conversations)
-    return World(bus, sid, project, settings, script)
+    return await world_of(bus, tmp_path, settings, paths, conversations, token_limit=200_000)
 
 
 async def _stop(w: World, *, kill: str | None = None, hold: str | None = None) -> None:

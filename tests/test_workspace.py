@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.process_helpers import wait_until_gone
 from wave_tui.workspace import WorkspaceError, WorkspaceTools, matches_glob, run_command
 
 
@@ -250,24 +251,6 @@ async def test_run_command_caps_output_and_says_how_much_was_cut(tmp_path: Path)
     assert len(result.output) < 1_100
 
 
-def _alive(pid: int) -> bool:
-    """True while `pid` runs; a zombie waiting for its reaper counts as dead."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-async def _wait_until_dead(pid: int) -> bool:
-    """True as soon as the process is gone; the generous limit (30 s) only stops a hung test."""
-    for _ in range(600):
-        if not _alive(pid):
-            return True
-        await asyncio.sleep(0.05)
-    return False
-
-
 async def test_run_command_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     script = "sleep 100 & echo $! > bg.pid; sleep 100"
 
@@ -278,7 +261,7 @@ async def test_run_command_timeout_kills_the_whole_process_group(tmp_path: Path)
     assert "timed out after 1s" in result.output
     assert result.duration_s < 10
     background = int((tmp_path / "bg.pid").read_text())
-    assert await _wait_until_dead(background)
+    assert await wait_until_gone(background)
 
 
 async def test_run_command_leaves_no_background_child_running_after_it_exits(
@@ -290,7 +273,7 @@ async def test_run_command_leaves_no_background_child_running_after_it_exits(
 
     assert result.exit_code == 0
     assert result.duration_s < 5
-    assert await _wait_until_dead(int((tmp_path / "bg.pid").read_text()))
+    assert await wait_until_gone(int((tmp_path / "bg.pid").read_text()))
 
 
 async def test_run_command_of_a_missing_program_exits_127_with_one_line(tmp_path: Path) -> None:
@@ -344,7 +327,7 @@ async def test_cancelling_a_running_command_kills_its_process_group(tmp_path: Pa
     with pytest.raises(asyncio.CancelledError):
         await task
 
-    assert await _wait_until_dead(int(pid_file.read_text()))
+    assert await wait_until_gone(int(pid_file.read_text()))
 
 
 async def test_run_command_of_a_file_that_is_not_executable_exits_126(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.process_helpers import wait_until_gone
 from wave_tui.workspace import WorkspaceError, Worktree, git
 from wave_tui.workspace import worktree as worktree_module
 
@@ -527,25 +528,12 @@ async def test_a_git_that_hangs_after_its_caller_was_cancelled_is_killed(
 
     pid = _pid_in(pid_file)
     assert pid is not None
-    for _ in range(600):  # gone as soon as the kill lands; the limit only stops a hung test
-        if not _running(pid):
-            break
-        await asyncio.sleep(0.05)
-    else:
-        pytest.fail(f"the hung git's child {pid} is still running")
+    assert await wait_until_gone(pid), f"the hung git's child {pid} is still running"
 
 
 def _pid_in(path: Path) -> int | None:
     text = path.read_text().strip() if path.exists() else ""
     return int(text) if text else None
-
-
-def _running(pid: int) -> bool:
-    """Alive and not a zombie waiting to be reaped."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 async def test_a_git_that_does_not_finish_in_time_is_stopped_with_one_line(
@@ -563,9 +551,4 @@ async def test_a_git_that_does_not_finish_in_time_is_stopped_with_one_line(
 
     pid = _pid_in(pid_file)
     assert pid is not None
-    for _ in range(600):  # gone as soon as the kill lands; the limit only stops a hung test
-        if not _running(pid):
-            break
-        await asyncio.sleep(0.05)
-    else:
-        pytest.fail(f"the hung git's child {pid} is still running")
+    assert await wait_until_gone(pid), f"the hung git's child {pid} is still running"

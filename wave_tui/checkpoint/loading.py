@@ -92,7 +92,7 @@ class TupleLoader:
                 and not _whole_chain(fetched.blobs, key)
             }
         )
-        self._keyed(fetched, execute, anchors, BLOBS_BY_ANCHOR)
+        self._chains(fetched, execute, anchors)
         for (thread_id, checkpoint_ns), ids in _by_thread(
             [(row.thread_id, row.checkpoint_ns, row.checkpoint_id) for row in rows]
         ).items():
@@ -116,9 +116,7 @@ class TupleLoader:
             else:
                 self._add_blobs(fetched, execute(BLOBS_BY_KEY_SQLITE, {"keys": json.dumps(chunk)}))
 
-    def _keyed(
-        self, fetched: Fetched, execute: Execute, keys: list[BlobKey], query: Select[Any]
-    ) -> None:
+    def _chains(self, fetched: Fetched, execute: Execute, keys: list[BlobKey]) -> None:
         """The blobs whose (thread, ns, channel, anchor) are among `keys`: per thread and
         namespace, channels IN (...) and anchors IN (...), which both databases answer from the
         chain index. The cross product may bring a few rows more than asked; they are harmless
@@ -132,7 +130,7 @@ class TupleLoader:
                     "channels": channels,
                     "versions": chunk,
                 }
-                self._add_blobs(fetched, execute(query, params))
+                self._add_blobs(fetched, execute(BLOBS_BY_ANCHOR, params))
 
     def _whole_thread(self, execute: Execute, fetched: Fetched, scope: Scope) -> None:
         ids = [row.checkpoint_id for row in fetched.rows]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wave_tui.workspace.git import WorkspaceError
+from wave_tui.workspace.processes import kill_group
 
 EXIT_NOT_FOUND = 127
 EXIT_NOT_EXECUTABLE = 126
@@ -151,7 +151,7 @@ async def run_command(
     finally:
         # Background children of the command die with it, whether it finished or timed out
         # (or our caller was cancelled): no orphan keeps running in the worktree.
-        _kill_group(process.pid)
+        kill_group(process.pid)
         if process.returncode is None:
             await process.wait()
         with contextlib.suppress(TimeoutError):
@@ -168,11 +168,6 @@ async def run_command(
 async def _read_all(stream: asyncio.StreamReader, output: _CappedOutput) -> None:
     while chunk := await stream.read(_CHUNK):
         output.feed(chunk)
-
-
-def _kill_group(pgid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
 
 
 def _failed_to_start(args: tuple[str, ...], error: OSError, started: float) -> CommandResult:

@@ -6,12 +6,12 @@ import asyncio
 import contextlib
 import os
 import shlex
-import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from wave_tui.errors import WaveError
+from wave_tui.workspace.processes import kill_group
 
 # WAVE commits on machines with no global git identity, and never waits for a prompt.
 _GIT_ENVIRONMENT = {
@@ -89,7 +89,7 @@ async def run_git(*args: str, cwd: Path) -> GitResult:
     try:
         stdout, stderr = await asyncio.wait_for(asyncio.shield(finished), GIT_TIMEOUT_S)
     except TimeoutError:
-        _kill(process)
+        kill_group(process.pid)
         with contextlib.suppress(TimeoutError):  # the pipes close with the process group
             await asyncio.wait_for(asyncio.shield(finished), GIT_FINISH_S)
         raise WorkspaceError(
@@ -114,15 +114,9 @@ async def _let_finish(process: asyncio.subprocess.Process, finished: asyncio.Fut
     try:
         await asyncio.wait_for(asyncio.shield(finished), GIT_FINISH_S)
     except TimeoutError:
-        _kill(process)
+        kill_group(process.pid)
     except asyncio.CancelledError:
         pass  # cancelled again while waiting: the first cancellation goes on
-
-
-def _kill(process: asyncio.subprocess.Process) -> None:
-    """Git and whatever it started (its own session, so its own process group)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
 
 
 async def git(*args: str, cwd: Path, check: bool = True) -> str:
